@@ -1,0 +1,1 @@
+"""medhub.core: the engine. It knows no dataset or model by name."""

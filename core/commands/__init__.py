@@ -1,0 +1,1 @@
+"""The ``hub`` sub-commands: one module per command, discovered at start-up."""

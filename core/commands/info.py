@@ -1,0 +1,44 @@
+"""``hub info ID``: the full card of a dataset or a model (aliases resolve)."""
+
+from __future__ import annotations
+
+import argparse
+
+from medhub.core.output import print_json
+
+NAME = "info"
+HELP = "show the full card of a dataset or a model"
+ORDER = 13
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("id", help="dataset or model id (or alias)")
+    parser.add_argument("--json", action="store_true", help="print JSON to stdout")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print every field of the entry."""
+    from medhub.core.plugin_manager import get_registry
+    from medhub.core.registry import DatasetInfo
+    from medhub.core.state import dataset_root
+
+    entry = get_registry().entry(args.id)
+    card = {"kind": "dataset" if isinstance(entry, DatasetInfo) else "model", **entry.to_json()}
+    if isinstance(entry, DatasetInfo):
+        root = dataset_root(entry.id)
+        card["downloaded"] = root is not None
+        card["path"] = str(root) if root else None
+    if args.json:
+        print_json(card)
+        return 0
+    width = max(len(k) for k in card)
+    for key, value in card.items():
+        if value in ("", [], {}, None):
+            continue
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            print(f"{key.ljust(width)}  ")
+            for item in value:
+                print("    " + ", ".join(f"{k}={v}" for k, v in item.items() if v is not None))
+            continue
+        print(f"{key.ljust(width)}  {value}")
+    return 0

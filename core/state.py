@@ -1,0 +1,65 @@
+"""Whether a dataset is on disk, and where.
+
+A dataset folder ``$MEDHUB_HOME/datasets/<family>/<name>/`` counts as present when it holds
+``.medhub-ready.json`` (written last, after download, extraction and the layout check passed), or
+``.medhub-link.json`` pointing at a copy registered with ``hub link`` / ``hub download --root``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from medhub.core.errors import MedhubError
+from medhub.core.paths import dataset_dir
+
+READY_MARKER = ".medhub-ready.json"
+LINK_MARKER = ".medhub-link.json"
+
+
+def dataset_root(dataset_id: str) -> Path | None:
+    """The folder holding the dataset's files, or None when it is neither downloaded nor linked."""
+    folder = dataset_dir(dataset_id)
+    link = folder / LINK_MARKER
+    if link.is_file():
+        try:
+            target = Path(json.loads(link.read_text())["path"])
+        except (OSError, ValueError, KeyError):
+            return None
+        return target if target.is_dir() else None
+    return folder if (folder / READY_MARKER).is_file() else None
+
+
+def require_dataset_root(dataset_id: str) -> Path:
+    """Like :func:`dataset_root` but raise the error that says which command fetches the data."""
+    root = dataset_root(dataset_id)
+    if root is None:
+        raise MedhubError(f'dataset "{dataset_id}" is not downloaded: run hub download {dataset_id}')
+    return root
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to ``path`` through a temporary file and a rename (never half-written)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, sort_keys=True, default=str)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def mark_ready(dataset_id: str, details: dict[str, Any]) -> None:
+    """Record that the dataset folder is complete (the last step of a download)."""
+    write_json_atomic(dataset_dir(dataset_id) / READY_MARKER, details)
+
+
+def mark_linked(dataset_id: str, target: Path, details: dict[str, Any] | None = None) -> None:
+    """Record that the dataset lives at ``target`` (an existing extracted copy)."""
+    write_json_atomic(dataset_dir(dataset_id) / LINK_MARKER, {"path": str(Path(target).resolve()), **(details or {})})

@@ -1,0 +1,1 @@
+"""medhub.core.transforms"""

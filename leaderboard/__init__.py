@@ -1,0 +1,1 @@
+"""medhub.leaderboard: result records, the SQLite store, ranking and reports."""

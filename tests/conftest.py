@@ -1,0 +1,38 @@
+"""Shared fixtures: every test gets its own MEDHUB_HOME and only the built-in plugins."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def medhub_home(tmp_path, monkeypatch):
+    """A fresh ``$MEDHUB_HOME`` per test, built-in plugins only, no strict mode."""
+    from medhub.core import plugin_manager
+
+    home = tmp_path / "medhub-home"
+    monkeypatch.setenv("MEDHUB_HOME", str(home))
+    monkeypatch.setenv("MEDHUB_LOAD_PLUGINS", "")
+    monkeypatch.delenv("MEDHUB_STRICT_PLUGINS", raising=False)
+    plugin_manager.reset()
+    yield home
+    plugin_manager.reset()
+
+
+@pytest.fixture
+def hub(capsys):
+    """Run ``hub ARGS`` in-process; returns (exit code, stdout, stderr)."""
+    from medhub.core import plugin_manager
+    from medhub.core.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        plugin_manager.reset()
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse usage errors
+            code = exc.code
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
+

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from medhub.core.cards import card_to_dataset, read_card_file
+from medhub.core.errors import MedhubError
+
+CARD = {
+    "card": 1, "id": "myorg/tiny-spleen", "title": "Tiny spleen CT", "task": "segmentation", "dims": 3,
+    "layout": "decathlon", "modality": {"0": "CT"}, "labels": {"0": "background", "1": "spleen"},
+    "sources": [{"url": "http://127.0.0.1/Task09.tar", "md5": "a" * 32, "size": 10}],
+    "license": "CC-BY-SA 4.0",
+}
+
+
+def test_card_becomes_dataset():
+    info = card_to_dataset(CARD)
+    assert info.id == "myorg/tiny-spleen"
+    assert info.sources[0].filename == "Task09.tar"
+    assert info.labels == {"0": "background", "1": "spleen"}
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"card": 2}, "card v1"),
+    ({"dims": 4}, "dims"),
+    ({"task": "detect"}, "task"),
+    ({"sources": [{"url": "http://x/y.tar"}]}, "md5 or a sha256"),
+    ({"titel": "x"}, "did you mean title"),
+])
+def test_bad_cards_name_the_field(change, message):
+    with pytest.raises(MedhubError, match=message):
+        card_to_dataset({**CARD, **change}, origin="mycard.json")
+
+
+def test_missing_required_field():
+    card = dict(CARD)
+    del card["layout"]
+    with pytest.raises(MedhubError, match="missing field.*layout"):
+        card_to_dataset(card)
+
+
+def test_yaml_and_json_files(tmp_path):
+    import yaml
+
+    (tmp_path / "a.json").write_text(json.dumps(CARD))
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump(CARD))
+    assert read_card_file(tmp_path / "a.json") == read_card_file(tmp_path / "b.yaml")
+
+
+def test_unparseable_file_names_the_file(tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text("{not json")
+    with pytest.raises(MedhubError, match="broken.json"):
+        read_card_file(path)

@@ -1,0 +1,71 @@
+"""The catalogue commands: hub datasets / models / info / plugins, --version, -h, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import medhub
+from tests.helpers import run_hub_process
+
+
+def test_version_and_help(hub):
+    code, out, _ = hub("--version")
+    assert code == 0 and medhub.__version__ in out
+    code, out, _ = hub("-h")
+    assert code == 0 and "datasets" in out and "models" in out
+
+
+def test_datasets_json_fields(hub):
+    code, out, _ = hub("datasets", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert {"id", "title", "task", "dims", "modality", "access", "license", "homepage", "downloaded"} <= set(rows[0])
+    assert "decathlon/spleen" in [r["id"] for r in rows]
+
+
+def test_datasets_pattern(hub):
+    code, out, _ = hub("datasets", "decathlon/*", "--json")
+    ids = [r["id"] for r in json.loads(out)]
+    assert code == 0 and len(ids) == 10 and all(i.startswith("decathlon/") for i in ids)
+
+
+def test_info_resolves_alias(hub):
+    code, out, _ = hub("info", "Task09_Spleen", "--json")
+    card = json.loads(out)
+    assert code == 0 and card["id"] == "decathlon/spleen" and card["kind"] == "dataset"
+    assert card["sources"][0]["md5"] == "410d4a301da4e5b2f6f86ec3ddba524e"
+
+
+def test_unknown_id_exit_1_with_suggestions(hub):
+    code, out, err = hub("info", "decathlon/spleem")
+    assert code == 1 and out == ""
+    assert "decathlon/spleen" in err
+
+
+def test_usage_error_is_exit_2(hub):
+    code, _, _ = hub("datasets", "--no-such-flag")
+    assert code == 2
+
+
+def test_catalogue_commands_do_not_import_torch():
+    code = (
+        "import sys\n"
+        "from medhub.core.cli import main\n"
+        "for cmd in (['datasets', '--json'], ['models', '--json'], ['plugins', '--all', '--json'], ['-h']):\n"
+        "    try:\n"
+        "        main(cmd)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = [m for m in ('torch', 'SimpleITK', 'pandas', 'nibabel') if m in sys.modules]\n"
+        "print('HEAVY', heavy, file=sys.stderr)\n"
+        "sys.exit(1 if heavy else 0)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_python_dash_m_medhub():
+    proc = run_hub_process("--version")
+    assert proc.returncode == 0 and "medhub" in proc.stdout
