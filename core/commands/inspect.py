@@ -1,0 +1,57 @@
+"""``hub inspect PATH``: shape, dtype and geometry of an image file or DICOM series folder."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from medhub.core.output import print_json
+
+NAME = "inspect"
+HELP = "show shape, dtype, spacing, origin, direction, orientation and range of an image"
+ORDER = 50
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", help="image file (.nii.gz, .mha, .nrrd, .dcm, .png, .tif, .h5...) or DICOM folder")
+    parser.add_argument("--level", type=int, default=0, help="pyramid level of a TIFF (0 = full resolution)")
+    parser.add_argument("--json", action="store_true", help="print JSON to stdout")
+
+
+def describe(image: Any) -> dict[str, Any]:
+    """The summary of an :class:`~medhub.core.io.Image` (shape is channel-first ``(C, X, Y[, Z])``)."""
+    import numpy as np
+
+    arr = image.array
+    out: dict[str, Any] = {
+        "shape": [int(s) for s in arr.shape],
+        "dtype": str(arr.dtype),
+        "spacing": [round(float(s), 6) for s in image.spacing],
+        "origin": [round(float(v), 6) for v in image.origin],
+        "direction": [[round(float(v), 6) for v in row] for row in np.asarray(image.direction)],
+        "orientation": image.orientation,
+        "min": float(arr.min()),
+        "max": float(arr.max()),
+        "channels": int(arr.shape[0]),
+        "spatial_shape": [int(s) for s in arr.shape[1:]],
+        "axis_order": "C, X, Y" + (", Z" if image.ndim_spatial == 3 else "") + " (voxel index i, j, k)",
+    }
+    for key in ("format", "modality", "series_description", "series_uid", "source"):
+        if image.meta.get(key) not in (None, ""):
+            out[key] = image.meta[key]
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read the image and print its summary."""
+    from medhub.core.io import read_image
+
+    options = {"level": args.level} if args.level else {}
+    info = describe(read_image(args.path, **options))
+    if args.json:
+        print_json(info)
+        return 0
+    width = max(len(k) for k in info)
+    for key, value in info.items():
+        print(f"{key.ljust(width)}  {value}")
+    return 0
