@@ -143,7 +143,8 @@ def parse_decathlon(root: Path, info: DatasetInfo | None = None) -> dict[str, li
     """Parse a Decathlon task folder into ``{"train": [...], "test": [...]}`` case dicts.
 
     Paths are absolute. Multi-channel (4D) images stay one file; ``modality`` and ``labels`` of the
-    dataset.json are kept on every case. macOS ``._*`` files are never cases.
+    dataset.json are kept on every case. macOS ``._*`` files are never cases. A test image gets a
+    ``label`` when ``labelsTs/<same name>`` exists (synthetic data, or a user scoring the test split).
     """
     task_root = find_task_root(root, info)
     meta = read_dataset_json(task_root)
@@ -161,7 +162,11 @@ def parse_decathlon(root: Path, info: DatasetInfo | None = None) -> dict[str, li
         rel = entry["image"] if isinstance(entry, dict) else entry
         if case_id(rel).startswith("._"):
             continue
-        test.append({"id": case_id(rel), "image": _resolve(task_root, rel), **common})
+        case = {"id": case_id(rel), "image": _resolve(task_root, rel), **common}
+        label = task_root / "labelsTs" / case["image"].name  # reference labels, where a copy has them
+        if label.is_file():
+            case["label"] = label.resolve()
+        test.append(case)
     return {"train": train, "test": test}
 
 
@@ -177,7 +182,7 @@ def verify_decathlon(root: Path, info: DatasetInfo | None = None) -> list[str]:
                 named.add(case[key])
                 if not case[key].is_file():
                     problems.append(f"missing file: {case[key]}")
-    for sub in ("imagesTr", "labelsTr", "imagesTs"):
+    for sub in ("imagesTr", "labelsTr", "imagesTs", "labelsTs"):
         folder = task_root / sub
         if folder.is_dir():
             for path in sorted(folder.iterdir()):

@@ -1,0 +1,338 @@
+"""Resumable, verified HTTP downloads.
+
+A file is streamed to ``NAME.part`` and hashed while it is written; it becomes ``NAME`` (atomic rename)
+only after its md5 / sha256 matched. An interrupted download resumes with an HTTP ``Range`` request
+(and restarts from zero when the server ignores the range). Connection errors, time-outs and 5xx answers
+are retried with exponential back-off. Proxies and CA bundles come from requests' standard environment
+variables (``HTTPS_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``).
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from medhub.core.errors import MedhubError
+
+CHUNK_SIZE = 1 << 20
+RETRIES = 5
+BACKOFF = 0.5  # seconds before the first retry; doubles on each further one
+TIMEOUT = 30.0  # seconds to connect / between two reads
+
+
+class DownloadError(MedhubError):
+    """A download that failed for good: the message names the URL, the file and the fix."""
+
+
+class ChecksumError(MedhubError):
+    """A file whose md5 / sha256 is not the expected one."""
+
+    def __init__(self, path: Path, kind: str, expected: str, actual: str, fix: str = ""):
+        self.path, self.kind, self.expected, self.actual = Path(path), kind, expected, actual
+        super().__init__(f"{path}: {kind} mismatch: expected {expected}, got {actual}" + (f"; {fix}" if fix else ""))
+
+
+class _Retry(Exception):
+    """Internal: a transient failure worth another attempt."""
+
+
+@dataclass(frozen=True)
+class DownloadItem:
+    """One file to fetch: its URL, where it goes and what it must hash to."""
+
+    url: str
+    dest: Path
+    md5: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+
+
+def mirror_url(url: str, mirror: str | None) -> str:
+    """Replace the directory of ``url`` by the ``mirror`` base URL (keeps the file name)."""
+    if not mirror:
+        return url
+    name = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+    return f"{mirror.rstrip('/')}/{name}"
+
+
+def _hashers(md5: str | None, sha256: str | None) -> dict[str, object]:
+    out: dict[str, object] = {}
+    if md5:
+        out["md5"] = hashlib.md5(usedforsecurity=False)
+    if sha256:
+        out["sha256"] = hashlib.sha256()
+    return out
+
+
+def file_hashes(path: Path, algorithms: Sequence[str] = ("md5", "sha256"), chunk_size: int = CHUNK_SIZE) -> dict[str, str]:
+    """Hex digests of a file for the named algorithms (``md5``, ``sha256``)."""
+    hs = {a: hashlib.new(a) for a in algorithms}
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk_size):
+            for h in hs.values():
+                h.update(block)
+    return {a: h.hexdigest() for a, h in hs.items()}
+
+
+def check_hashes(path: Path, actual: dict[str, str], md5: str | None, sha256: str | None, fix: str = "") -> None:
+    """Raise :class:`ChecksumError` when a known checksum differs from ``actual``."""
+    for kind, expected in (("md5", md5), ("sha256", sha256)):
+        if expected and actual.get(kind, "").lower() != expected.lower():
+            raise ChecksumError(path, kind, expected.lower(), actual.get(kind, "?"), fix)
+
+
+def verify_file(path: Path, md5: str | None = None, sha256: str | None = None, fix: str = "") -> dict[str, str]:
+    """Hash ``path`` and compare with the known checksums; returns the digests. Deletes nothing."""
+    algos = [a for a, v in (("md5", md5), ("sha256", sha256)) if v] or ["sha256"]
+    actual = file_hashes(path, algos)
+    check_hashes(path, actual, md5, sha256, fix)
+    return actual
+
+
+def _session():
+    import requests
+
+    session = requests.Session()  # trust_env=True: proxies and CA bundles from the environment
+    adapter = requests.adapters.HTTPAdapter(pool_connections=8, pool_maxsize=8)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def _progress(name: str, total: int | None, initial: int, quiet: bool, position: int):
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, unit="B", unit_scale=True, unit_divisor=1024, desc=name,
+                file=sys.stderr, leave=False, position=position, dynamic_ncols=True,
+                disable=quiet or not sys.stderr.isatty())
+
+
+def _disk_full(path: Path, exc: OSError, fix: str) -> DownloadError:
+    return DownloadError(f"disk full while writing {path} ({exc.strerror}): free some space on that disk, or point "
+                         f"MEDHUB_HOME (or --root) at a bigger one, then run the same command again (it resumes)"
+                         + (f"; {fix}" if fix else ""))
+
+
+def download_file(url: str, dest: Path, *, md5: str | None = None, sha256: str | None = None,
+                  size: int | None = None, retries: int | None = None, backoff: float | None = None,
+                  timeout: float | None = None, chunk_size: int = CHUNK_SIZE, quiet: bool = False,
+                  fix: str = "", forbidden: str = "", position: int = 0, session=None) -> Path:
+    """Fetch ``url`` into ``dest`` (resuming ``dest.part``), verify it, rename it into place.
+
+    An existing ``dest`` that already matches its checksums is kept as it is (no network).
+    ``fix`` is appended to error messages (what the user can do instead); ``forbidden`` replaces the
+    advice given on HTTP 401/403 (e.g. a dataset's access instructions). Returns ``dest``.
+    """
+    import requests
+
+    dest = Path(dest)
+    retries = RETRIES if retries is None else retries
+    backoff = BACKOFF if backoff is None else backoff
+    timeout = TIMEOUT if timeout is None else timeout
+    if dest.is_file() and (md5 or sha256):
+        try:
+            verify_file(dest, md5, sha256)
+            return dest
+        except ChecksumError:
+            pass  # fetch a fresh copy into .part; dest is only replaced once that one verifies
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    own_session = session is None
+    session = session or _session()
+    attempt = 0
+    try:
+        while True:
+            try:
+                _fetch_once(session, url, part, md5, sha256, size, timeout, chunk_size, quiet, fix, forbidden,
+                            position, dest.name)
+                break
+            except (_Retry, requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+                attempt += 1
+                if attempt > retries:
+                    host = urlsplit(url).netloc
+                    why = str(exc.__cause__ or exc) if isinstance(exc, _Retry) else type(exc).__name__
+                    raise DownloadError(
+                        f"cannot download {url} to {dest} after {retries + 1} attempts ({why}): check the network "
+                        f"connection to {host} and any proxy (HTTPS_PROXY / NO_PROXY), or use --mirror URL, or fetch "
+                        f"the file by hand" + (f"; {fix}" if fix else "") + ". Running the same command again resumes."
+                    ) from None
+                time.sleep(backoff * (2 ** (attempt - 1)))
+    finally:
+        if own_session:
+            session.close()
+    # verified: hashes were computed while writing (and checked in _fetch_once)
+    os.replace(part, dest)
+    return dest
+
+
+class _BackgroundHasher:
+    """Feeds blocks to hash objects in a second thread, so hashing overlaps receiving and writing.
+
+    hashlib releases the GIL on large updates, so the two threads really run in parallel.
+    ``close`` waits until every block given so far has been hashed.
+    """
+
+    def __init__(self, hashers: list):
+        import queue
+        import threading
+
+        self.hashers = hashers
+        self.queue: queue.Queue = queue.Queue(maxsize=16)
+        self.thread = threading.Thread(target=self._work, daemon=True, name="medhub-hash") if hashers else None
+        if self.thread is not None:
+            self.thread.start()
+
+    def _work(self) -> None:
+        while (block := self.queue.get()) is not None:
+            for h in self.hashers:
+                h.update(block)
+
+    def update(self, block: bytes) -> None:
+        if self.thread is not None:
+            self.queue.put(block)
+
+    def close(self) -> None:
+        if self.thread is not None and self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+        self.thread = None
+
+
+def _resume_state(part: Path, hashers: dict[str, object], chunk_size: int) -> int:
+    """Feed the bytes already in ``part`` to the hashers; returns how many there are."""
+    if not part.is_file():
+        return 0
+    done = 0
+    with open(part, "rb") as fh:
+        while block := fh.read(chunk_size):
+            for h in hashers.values():
+                h.update(block)
+            done += len(block)
+    return done
+
+
+def _fetch_once(session, url: str, part: Path, md5: str | None, sha256: str | None, size: int | None,
+                timeout: float, chunk_size: int, quiet: bool, fix: str, forbidden: str, position: int,
+                name: str) -> None:
+    hashers = _hashers(md5, sha256)
+    done = _resume_state(part, hashers, chunk_size)
+    if size is not None and done > size:  # longer than the whole file: it cannot be a prefix of it
+        part.unlink()
+        hashers = _hashers(md5, sha256)
+        done = 0
+    headers = {"Accept-Encoding": "identity"}
+    if done:
+        headers["Range"] = f"bytes={done}-"
+    resp = session.get(url, headers=headers, stream=True, timeout=timeout, allow_redirects=True)
+    try:
+        status = resp.status_code
+        if status == 416 and done:  # nothing left to fetch: the .part may be complete already
+            _finish(part, hashers, md5, sha256, fix)
+            return
+        if status >= 500 or status in (408, 429):
+            raise _Retry(f"HTTP {status}")
+        if status == 404:
+            raise DownloadError(f"{url} was not found (HTTP 404) while fetching {name}: the file may have moved; "
+                                f"try --mirror URL with a copy, or fetch it by hand" + (f"; {fix}" if fix else ""))
+        if status in (401, 403):
+            advice = forbidden or ("the server needs a login or an accepted licence: fetch the file by hand"
+                                   + (f"; {fix}" if fix else ""))
+            raise DownloadError(f"access to {url} was refused (HTTP {status}) while fetching {name}: {advice}")
+        if status >= 400:
+            raise DownloadError(f"{url} answered HTTP {status} while fetching {name}" + (f"; {fix}" if fix else ""))
+        if done and status == 200:  # the server ignored the Range header: start again from zero
+            hashers = _hashers(md5, sha256)
+            done = 0
+            mode = "wb"
+        elif status == 206:
+            start = _content_range_start(resp.headers.get("Content-Range", ""))
+            if start != done:
+                raise _Retry(f"server resumed at byte {start}, expected {done}")
+            mode = "ab"
+        else:
+            mode = "wb"
+        length = resp.headers.get("Content-Length")
+        total = size if size is not None else (done + int(length) if length and length.isdigit() else None)
+        bar = _progress(name, total, done, quiet, position)
+        hasher = _BackgroundHasher(list(hashers.values()))
+        try:
+            with open(part, mode) as fh:
+                raw = resp.raw
+                while True:
+                    try:
+                        block = raw.read(chunk_size, decode_content=False)
+                    except Exception as exc:  # urllib3 errors: protocol / read time-out / reset
+                        fh.flush()
+                        raise _Retry(str(exc)) from exc
+                    if not block:
+                        break
+                    try:
+                        fh.write(block)
+                    except OSError as exc:
+                        if exc.errno == errno.ENOSPC:
+                            raise _disk_full(part, exc, fix) from None
+                        raise
+                    hasher.update(block)
+                    done += len(block)
+                    bar.update(len(block))
+                hasher.close()
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise _disk_full(part, exc, fix) from None
+            raise
+        finally:
+            hasher.close()
+            bar.close()
+        if total is not None and done < total:
+            raise _Retry(f"connection closed after {done} of {total} bytes")
+    finally:
+        resp.close()
+    _finish(part, hashers, md5, sha256, fix)
+
+
+def _content_range_start(value: str) -> int:
+    try:  # "bytes 100-199/200"
+        return int(value.split()[1].split("-")[0])
+    except (IndexError, ValueError):
+        return -1
+
+
+def _finish(part: Path, hashers: dict[str, object], md5: str | None, sha256: str | None, fix: str) -> None:
+    actual = {k: h.hexdigest() for k, h in hashers.items()}
+    try:
+        check_hashes(part, actual, md5, sha256, fix or "the server sent a different file: use --mirror URL or "
+                     "fetch it by hand")
+    except ChecksumError:
+        part.unlink(missing_ok=True)  # ours, never the user's: a wrong file would only resume wrong
+        raise
+
+
+def download_files(items: Sequence[DownloadItem], *, jobs: int = 2, quiet: bool = False, mirror: str | None = None,
+                   fix: str = "", forbidden: str = "", **kwargs) -> list[Path]:
+    """Download several files, ``jobs`` at a time; raises the first error after all have stopped."""
+    items = list(items)
+    if not items:
+        return []
+    jobs = max(1, min(int(jobs), len(items)))
+
+    def one(idx_item):
+        idx, item = idx_item
+        return download_file(mirror_url(item.url, mirror), item.dest, md5=item.md5, sha256=item.sha256,
+                             size=item.size, quiet=quiet, fix=fix, forbidden=forbidden, position=idx % jobs, **kwargs)
+
+    if jobs == 1:
+        return [one(x) for x in enumerate(items)]
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="medhub-download") as pool:
+        futures = [pool.submit(one, x) for x in enumerate(items)]
+    errors = [f.exception() for f in futures if f.exception() is not None]
+    if errors:
+        raise errors[0]
+    return [f.result() for f in futures]

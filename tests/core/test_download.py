@@ -1,0 +1,261 @@
+"""The download engine against a local HTTP server that misbehaves on purpose."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from medhub.core import download
+from medhub.core.download import ChecksumError, DownloadError, DownloadItem, download_file, download_files, mirror_url
+from medhub.core.errors import MedhubError
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Serves ``server.files``; ``server.modes[path]`` picks a misbehaviour."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):  # keep pytest output clean
+        pass
+
+    def do_GET(self):  # noqa: N802 - http.server API
+        srv = self.server
+        path = self.path.split("?")[0]
+        with srv.lock:
+            srv.requests.append((path, self.headers.get("Range")))
+            mode = srv.modes.get(path, "ok")
+            count = srv.hits[path] = srv.hits.get(path, 0) + 1
+        if mode == "404" or path not in srv.files:
+            return self._status(404)
+        if mode == "403":
+            return self._status(403)
+        if mode == "500-once" and count == 1:
+            return self._status(500)
+        if mode == "500-always":
+            return self._status(503)
+        body = srv.files[path]
+        if mode == "wrong":
+            body = bytes(b ^ 0xFF for b in body)
+        start = 0
+        rng = self.headers.get("Range")
+        if rng and mode != "no-range":
+            start = int(rng.split("=")[1].split("-")[0])
+            if start >= len(body):
+                return self._status(416)
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+        else:
+            self.send_response(200)
+        chunk = body[start:]
+        self.send_header("Content-Length", str(len(chunk)))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        if mode == "drop" and count == 1:  # half the body, then hang up
+            chunk = chunk[: len(chunk) // 2]
+            self.wfile.write(chunk)
+            self.wfile.flush()
+            self._count(path, len(chunk))
+            self.close_connection = True
+            return
+        self.wfile.write(chunk)
+        self._count(path, len(chunk))
+
+    def _count(self, path, n):
+        with self.server.lock:
+            self.server.served[path] = self.server.served.get(path, 0) + n
+
+    def _status(self, code):
+        self.send_response(code)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+class QuietServer(ThreadingHTTPServer):
+    """Clients that hang up on purpose are not worth a traceback."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass
+
+
+class FileServer:
+    """A ThreadingHTTPServer on 127.0.0.1 serving in-memory files with chosen misbehaviours."""
+
+    def __init__(self):
+        self.httpd = QuietServer(("127.0.0.1", 0), Handler)
+        self.httpd.files, self.httpd.modes, self.httpd.hits, self.httpd.served = {}, {}, {}, {}
+        self.httpd.requests, self.httpd.lock = [], threading.Lock()
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self.thread.start()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def add(self, path: str, body: bytes, mode: str = "ok") -> str:
+        self.httpd.files[path] = body
+        self.httpd.modes[path] = mode
+        return self.base + path
+
+    def served(self, path: str) -> int:
+        return self.httpd.served.get(path, 0)
+
+    def ranges(self, path: str) -> list:
+        return [r for p, r in self.httpd.requests if p == path]
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server(monkeypatch):
+    """A local file server; no proxy from the environment, instant retries."""
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(download, "BACKOFF", 0.01)
+    monkeypatch.setattr(download, "RETRIES", 2)
+    srv = FileServer()
+    yield srv
+    srv.close()
+
+
+BODY = bytes(range(256)) * 4096 + b"tail"  # ~1 MiB, not a multiple of the chunk size
+
+
+def sums(data: bytes) -> dict[str, str]:
+    return {"md5": hashlib.md5(data).hexdigest(), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def test_plain_download_verifies_and_leaves_no_part(server, tmp_path):
+    url = server.add("/a.bin", BODY)
+    dest = download_file(url, tmp_path / "a.bin", **sums(BODY), quiet=True)
+    assert dest.read_bytes() == BODY
+    assert not (tmp_path / "a.bin.part").exists()
+
+
+def test_existing_verified_file_is_not_fetched_again(server, tmp_path):
+    url = server.add("/a.bin", BODY)
+    (tmp_path / "a.bin").write_bytes(BODY)
+    download_file(url, tmp_path / "a.bin", sha256=sums(BODY)["sha256"], quiet=True)
+    assert server.ranges("/a.bin") == []
+
+
+def test_resume_sends_range_and_fetches_only_missing_bytes(server, tmp_path):
+    url = server.add("/r.bin", BODY)
+    done = 300_000
+    (tmp_path / "r.bin.part").write_bytes(BODY[:done])
+    download_file(url, tmp_path / "r.bin", md5=sums(BODY)["md5"], quiet=True)
+    assert server.ranges("/r.bin") == [f"bytes={done}-"]
+    assert server.served("/r.bin") == len(BODY) - done
+    assert (tmp_path / "r.bin").read_bytes() == BODY
+
+
+def test_dropped_connection_is_resumed(server, tmp_path):
+    url = server.add("/d.bin", BODY, mode="drop")
+    download_file(url, tmp_path / "d.bin", sha256=sums(BODY)["sha256"], quiet=True)
+    assert (tmp_path / "d.bin").read_bytes() == BODY
+    ranges = server.ranges("/d.bin")
+    assert ranges[0] is None and ranges[1] == f"bytes={len(BODY) // 2}-"
+    assert server.served("/d.bin") == len(BODY)  # the first half was never sent twice
+
+
+def test_server_error_is_retried(server, tmp_path):
+    url = server.add("/e.bin", BODY, mode="500-once")
+    download_file(url, tmp_path / "e.bin", md5=sums(BODY)["md5"], quiet=True)
+    assert (tmp_path / "e.bin").read_bytes() == BODY
+    assert server.httpd.hits["/e.bin"] == 2
+
+
+def test_persistent_server_error_gives_up_with_clear_error(server, tmp_path):
+    url = server.add("/e.bin", BODY, mode="500-always")
+    with pytest.raises(DownloadError, match=r"after 3 attempts.*HTTP 503"):
+        download_file(url, tmp_path / "e.bin", md5=sums(BODY)["md5"], quiet=True)
+    assert not (tmp_path / "e.bin").exists()
+
+
+def test_server_ignoring_range_restarts_from_zero(server, tmp_path):
+    url = server.add("/n.bin", BODY, mode="no-range")
+    (tmp_path / "n.bin.part").write_bytes(BODY[:1000])
+    download_file(url, tmp_path / "n.bin", md5=sums(BODY)["md5"], quiet=True)
+    assert (tmp_path / "n.bin").read_bytes() == BODY  # not 1000 duplicated bytes in front
+
+
+def test_wrong_bytes_report_expected_and_actual_and_keep_user_file(server, tmp_path):
+    url = server.add("/w.bin", BODY, mode="wrong")
+    dest = tmp_path / "w.bin"
+    dest.write_bytes(b"the user's old copy")
+    expected = sums(BODY)["sha256"]
+    actual = hashlib.sha256(bytes(b ^ 0xFF for b in BODY)).hexdigest()
+    with pytest.raises(ChecksumError) as info:
+        download_file(url, dest, sha256=expected, quiet=True)
+    assert expected in str(info.value) and actual in str(info.value)
+    assert dest.read_bytes() == b"the user's old copy"
+    assert not (tmp_path / "w.bin.part").exists()
+
+
+@pytest.mark.parametrize("mode,pattern", [("404", r"not found \(HTTP 404\).*--mirror"),
+                                          ("403", r"refused \(HTTP 403\).*see the licence page")])
+def test_http_errors_name_url_and_fix(server, tmp_path, mode, pattern):
+    url = server.add("/x.bin", BODY, mode=mode)
+    with pytest.raises(DownloadError, match=pattern) as info:
+        download_file(url, tmp_path / "x.bin", md5="0" * 32, quiet=True, forbidden="see the licence page")
+    assert url in str(info.value)
+    assert server.httpd.hits["/x.bin"] == 1  # client errors are not retried
+
+
+def test_no_network_after_retries(server, tmp_path):
+    port = server.httpd.server_address[1]
+    server.close()
+    with pytest.raises(DownloadError, match=r"cannot download .* after 3 attempts.*HTTPS_PROXY"):
+        download_file(f"http://127.0.0.1:{port}/gone.bin", tmp_path / "gone.bin", md5="0" * 32, quiet=True)
+    server.httpd = type("Dummy", (), {"shutdown": lambda self: None, "server_close": lambda self: None})()
+
+
+def test_disk_full_is_a_clear_error(server, tmp_path, monkeypatch):
+    url = server.add("/f.bin", BODY)
+    real_open = open
+
+    class Full:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.fh, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+    def fake_open(path, mode="r", *args, **kwargs):
+        fh = real_open(path, mode, *args, **kwargs)
+        return Full(fh) if str(path).endswith(".part") and "b" in mode and ("w" in mode or "a" in mode) else fh
+
+    monkeypatch.setattr("builtins.open", fake_open)
+    with pytest.raises(MedhubError, match=r"disk full while writing .*f\.bin\.part.*MEDHUB_HOME"):
+        download_file(url, tmp_path / "f.bin", md5=sums(BODY)["md5"], quiet=True)
+
+
+def test_parallel_downloads_and_mirror(server, tmp_path):
+    bodies = {f"/m/{i}.bin": bytes([i]) * (100_000 + i) for i in range(4)}
+    for path, body in bodies.items():
+        server.add(path, body)
+    items = [DownloadItem(f"https://unreachable.invalid/orig/{i}.bin", tmp_path / f"{i}.bin",
+                          sha256=sums(body)["sha256"]) for i, body in enumerate(bodies.values())]
+    paths = download_files(items, jobs=3, quiet=True, mirror=server.base + "/m/")
+    assert [p.read_bytes() for p in paths] == list(bodies.values())
+
+
+def test_mirror_url_replaces_directory():
+    assert mirror_url("https://a.org/x/y/Task09.tar", "http://m.local/data/") == "http://m.local/data/Task09.tar"
+    assert mirror_url("https://a.org/x/Task09.tar", None) == "https://a.org/x/Task09.tar"

@@ -1,0 +1,113 @@
+"""The ``decathlon`` layout on a tiny real-format task folder, through hub link / cases / verify."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+def make_decathlon_task(folder, n_train: int = 7, n_test: int = 2, name: str = "tiny") -> dict:
+    """Write a tiny Decathlon task (real dataset.json incl. the ``relase`` typo, 4x4x4 NIfTI files)."""
+    import nibabel as nib
+    import numpy as np
+
+    for sub in ("imagesTr", "labelsTr", "imagesTs"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    affine = np.diag([1.0, 1.0, 2.0, 1.0])
+    training, test = [], []
+    for i in range(n_train + n_test):
+        case = f"{name}_{i}.nii.gz"
+        nib.save(nib.Nifti1Image(np.full((4, 4, 4), i, dtype=np.int16), affine), folder / ("imagesTr" if i < n_train else "imagesTs") / case)
+        if i < n_train:
+            nib.save(nib.Nifti1Image((np.arange(64).reshape(4, 4, 4) % 2).astype(np.uint8), affine), folder / "labelsTr" / case)
+            training.append({"image": f"./imagesTr/{case}", "label": f"./labelsTr/{case}"})
+        else:
+            test.append(f"./imagesTs/{case}")
+    meta = {"name": "Tiny", "description": "tiny test task", "reference": "tests", "licence": "CC-BY-SA 4.0",
+            "relase": "1.0 04/05/2018", "tensorImageSize": "3D", "modality": {"0": "CT"},
+            "labels": {"0": "background", "1": "organ"}, "numTraining": n_train, "numTest": n_test,
+            "training": training, "test": test}
+    (folder / "dataset.json").write_text(json.dumps(meta, indent=4))
+    # macOS resource-fork litter that real MSD tars contain
+    (folder / "imagesTr" / f"._{name}_0.nii.gz").write_bytes(b"\x00\x05\x16\x07junk")
+    (folder / f"._dataset.json").write_bytes(b"junk")
+    return meta
+
+
+@pytest.fixture
+def task(tmp_path):
+    folder = tmp_path / "Task09_Spleen"
+    meta = make_decathlon_task(folder)
+    return folder, meta
+
+
+def test_link_then_cases_cover_every_pair_once_per_fold(hub, task):
+    folder, meta = task
+    code, out, err = hub("link", "decathlon/spleen", folder)
+    assert code == 0, err
+    expected = {(str((folder / p["image"]).resolve()), str((folder / p["label"]).resolve())) for p in meta["training"]}
+    for fold in range(5):
+        seen = []
+        for split in ("train", "val"):
+            code, out, err = hub("cases", "decathlon/spleen", "--split", split, "--fold", fold, "--json")
+            assert code == 0, err
+            seen += [(c["image"], c["label"]) for c in json.loads(out)]
+        assert sorted(seen) == sorted(expected)  # each pair exactly once across train + val
+    code, out, _ = hub("cases", "Task09_Spleen", "--split", "test", "--json")
+    test = json.loads(out)
+    assert [c["id"] for c in test] == ["tiny_7", "tiny_8"] and all("label" not in c for c in test)
+    assert test[0]["image"] == str((folder / "imagesTs/tiny_7.nii.gz").resolve())
+
+
+def test_val_differs_between_folds(hub, task):
+    folder, _ = task
+    hub("link", "decathlon/spleen", folder)
+    vals = [tuple(c["id"] for c in json.loads(hub("cases", "decathlon/spleen", "--split", "val", "--fold", k, "--json")[1]))
+            for k in range(5)]
+    assert len(set(vals)) == 5 and sum(len(v) for v in vals) == 7
+
+
+def test_verify_reports_missing_file_by_name(hub, task):
+    folder, _ = task
+    assert hub("link", "decathlon/spleen", folder)[0] == 0
+    code, out, _ = hub("verify", "decathlon/spleen", "--json")
+    assert code == 0 and json.loads(out)["ok"] is True
+    (folder / "labelsTr" / "tiny_3.nii.gz").unlink()
+    (folder / "imagesTr" / "stray.nii.gz").write_bytes(b"")
+    code, out, _ = hub("verify", "decathlon/spleen", "--json")
+    report = json.loads(out)
+    assert code == 1 and report["ok"] is False
+    assert any("missing file" in p and "tiny_3.nii.gz" in p for p in report["problems"])
+    assert any("extra file" in p and "stray.nii.gz" in p for p in report["problems"])
+    code, out, _ = hub("verify", "decathlon/spleen")
+    assert code == 1 and "tiny_3.nii.gz" in out
+
+
+def test_link_refuses_a_broken_folder(hub, task, tmp_path):
+    folder, _ = task
+    (folder / "imagesTr" / "tiny_1.nii.gz").unlink()
+    code, _, err = hub("link", "decathlon/spleen", folder)
+    assert code == 1 and "tiny_1.nii.gz" in err
+    code, _, err = hub("link", "decathlon/spleen", tmp_path / "nowhere")
+    assert code == 1 and "not a folder" in err
+    code, _, err = hub("cases", "decathlon/spleen")
+    assert code == 1 and "hub download decathlon/spleen" in err
+
+
+def test_labels_ts_are_attached_to_test_cases(hub, task):
+    import shutil
+
+    folder, _ = task
+    (folder / "labelsTs").mkdir()
+    shutil.copy(folder / "labelsTr" / "tiny_0.nii.gz", folder / "labelsTs" / "tiny_7.nii.gz")
+    hub("link", "decathlon/spleen", folder)
+    test = json.loads(hub("cases", "decathlon/spleen", "--split", "test", "--json")[1])
+    assert test[0]["label"] == str((folder / "labelsTs/tiny_7.nii.gz").resolve()) and "label" not in test[1]
+
+
+def test_parent_folder_with_task_subfolder_is_found(hub, task):
+    folder, _ = task
+    code, _, err = hub("link", "decathlon/spleen", folder.parent)
+    assert code == 0, err
+    assert len(json.loads(hub("cases", "decathlon/spleen", "--split", "all", "--json")[1])) == 7
