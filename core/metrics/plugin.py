@@ -1,1 +1,34 @@
-"""Built-in medhub plugin (registers nothing yet; its entries land with their issue)."""
+"""Built-in medhub plugin registering the metrics of ``medhub.core.metrics`` (metadata only, no imports)."""
+
+from __future__ import annotations
+
+from medhub.core.hookspecs import hookimpl
+from medhub.core.registry import MetricInfo
+
+SEG = "medhub.core.metrics.segmentation:segmentation_scores"
+DATASET = "medhub.core.metrics.classification:score_predictions"
+
+# id, task, direction, kind, description, aliases
+METRICS = (
+    ("dice", "segmentation", "max", "per_case", "Dice similarity coefficient 2|P∩R|/(|P|+|R|)", ("dsc",)),
+    ("iou", "segmentation", "max", "per_case", "intersection over union |P∩R|/|P∪R| (Jaccard)", ("jaccard",)),
+    ("hd95", "segmentation", "min", "per_case", "95th-percentile Hausdorff distance of the boundaries, mm", ()),
+    ("hd", "segmentation", "min", "per_case", "Hausdorff distance of the boundaries, mm", ()),
+    ("assd", "segmentation", "min", "per_case", "average symmetric surface distance, mm", ()),
+    ("nsd", "segmentation", "max", "per_case", "normalized surface Dice at a tolerance in mm", ("surface_dice",)),
+    ("accuracy", "classification", "max", "dataset", "share of exactly right predictions", ("acc",)),
+    ("balanced_accuracy", "classification", "max", "dataset", "mean per-class recall", ()),
+    ("auc", "classification", "max", "dataset", "ROC AUC (macro one-vs-rest / per label)", ("roc_auc",)),
+    ("f1", "classification", "max", "dataset", "F1 of class 1 (binary) or macro F1", ()),
+    ("qwk", "classification", "max", "dataset", "quadratic weighted Cohen's kappa", ("kappa",)),
+    ("weighted_log_loss", "classification", "min", "dataset", "RSNA ICH weighted multi-label log loss", ()),
+    ("mae", "regression", "min", "dataset", "mean absolute error", ()),
+    ("rmse", "regression", "min", "dataset", "root mean squared error", ()),
+)
+
+
+@hookimpl
+def register_metrics(register):
+    for metric_id, task, direction, kind, description, aliases in METRICS:
+        register(MetricInfo(id=metric_id, fn=SEG if kind == "per_case" else DATASET, task=task, direction=direction,
+                            kind=kind, description=description, aliases=aliases))
