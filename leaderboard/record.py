@@ -1,0 +1,92 @@
+"""The result record: validation against ``schema.json`` (schema 1) and a typed view of its key fields.
+
+Validation implements the part of JSON Schema that ``schema.json`` uses (type, required, properties, items,
+enum, minimum, minLength), so a record is checked without extra dependencies; the tests check that the
+``jsonschema`` package agrees on valid and invalid records.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from medhub.core.errors import MedhubError
+
+SCHEMA_VERSION = 1
+TYPES: dict[str, tuple[type, ...]] = {"object": (dict,), "array": (list,), "string": (str,), "integer": (int,),
+                                      "number": (int, float), "boolean": (bool,), "null": (type(None),)}
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    """The JSON Schema of result records shipped with the package."""
+    return json.loads((Path(__file__).with_name("schema.json")).read_text(encoding="utf-8"))
+
+
+def _type_ok(value: Any, names: str | list[str]) -> bool:
+    for name in [names] if isinstance(names, str) else names:
+        if isinstance(value, bool) and name in ("integer", "number"):
+            continue
+        if isinstance(value, TYPES[name]):
+            return True
+    return False
+
+
+def schema_errors(value: Any, node: dict[str, Any], where: str = "record") -> list[str]:
+    """Human-readable problems of ``value`` against schema ``node`` (empty when valid)."""
+    if "type" in node and not _type_ok(value, node["type"]):
+        return [f"{where}: expected {node['type'] if isinstance(node['type'], str) else ' or '.join(node['type'])}, "
+                f"got {type(value).__name__} {json.dumps(value, default=str)[:60]}"]
+    problems = []
+    if "enum" in node and value not in node["enum"]:
+        problems.append(f"{where}: {value!r} is not one of {node['enum']}")
+    if "minimum" in node and isinstance(value, (int, float)) and value < node["minimum"]:
+        problems.append(f"{where}: {value} is below the minimum {node['minimum']}")
+    if "minLength" in node and isinstance(value, str) and len(value) < node["minLength"]:
+        problems.append(f"{where}: must not be empty")
+    if isinstance(value, dict):
+        for key in node.get("required", []):
+            if key not in value:
+                problems.append(f"{where}.{key}: missing")
+        for key, sub in node.get("properties", {}).items():
+            if key in value:
+                problems += schema_errors(value[key], sub, f"{where}.{key}")
+    if isinstance(value, list) and "items" in node:
+        for i, item in enumerate(value):
+            problems += schema_errors(item, node["items"], f"{where}[{i}]")
+    return problems
+
+
+def validate(record: Any, source: str = "result record") -> None:
+    """Raise MedhubError naming ``source`` and the first invalid field."""
+    problems = schema_errors(record, schema())
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise MedhubError(f"{source}: not a valid medhub result (schema {SCHEMA_VERSION}): {problems[0]}{more}")
+
+
+@dataclass(frozen=True)
+class Result:
+    """The fields the leaderboard ranks and lists, read from a validated record."""
+
+    run_id: str
+    created: str
+    dataset: str
+    model: str
+    metric: str
+    direction: str
+    value: float | None
+    config_hash: str
+    parameters: int
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Result:
+        """The typed view of a (validated) record."""
+        rank = record["ranking"]
+        return cls(run_id=record["run_id"], created=record["created"], dataset=record["dataset"]["id"],
+                   model=record["model"]["id"], metric=rank["metric"], direction=rank["direction"],
+                   value=None if rank["value"] is None else float(rank["value"]), config_hash=record["config_hash"],
+                   parameters=int(record["model"]["parameters"]))
