@@ -19,25 +19,30 @@ OPTIONAL = (
 SOURCE_KEYS = ("url", "filename", "md5", "sha256", "size", "extract")
 
 
-def read_card_file(path: Path) -> dict[str, Any]:
-    """Read a JSON or YAML card file into a dict; errors name the file."""
+def read_mapping_file(path: Path, what: str) -> dict[str, Any]:
+    """Read a JSON or YAML file whose top level is a mapping; errors start with ``what`` and the path."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise MedhubError(f"dataset card {path}: cannot read it ({exc.strerror})") from None
+        raise MedhubError(f"{what} {path}: cannot read it ({exc.strerror})") from None
     try:
         if path.suffix.lower() in (".yaml", ".yml"):
-            import yaml  # only cards written in YAML pay for this import
+            import yaml  # only YAML files pay for this import
 
             data = yaml.safe_load(text)
         else:
             data = json.loads(text)
     except Exception as exc:  # noqa: BLE001 - any parser error becomes a message naming the file
-        raise MedhubError(f"dataset card {path}: not valid {path.suffix.lstrip('.').upper()}: {exc}") from None
+        raise MedhubError(f"{what} {path}: not valid {path.suffix.lstrip('.').upper()}: {exc}") from None
     if not isinstance(data, dict):
-        raise MedhubError(f"dataset card {path}: the top level must be a mapping, got {type(data).__name__}")
+        raise MedhubError(f"{what} {path}: the top level must be a mapping, got {type(data).__name__}")
     return data
+
+
+def read_card_file(path: Path) -> dict[str, Any]:
+    """Read a JSON or YAML card file into a dict; errors name the file."""
+    return read_mapping_file(path, "dataset card")
 
 
 def card_to_dataset(card: dict[str, Any], origin: str = "card") -> DatasetInfo:

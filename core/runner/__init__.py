@@ -1,1 +1,1 @@
-"""medhub.core.runner"""
+"""medhub.core.runner: config resolution, training engine, inference, summaries and export for ``hub run``."""

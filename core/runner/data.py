@@ -1,0 +1,158 @@
+"""From case dicts to training batches and evaluation inputs, through the data layer and its cache."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from medhub.core.errors import MedhubError
+from medhub.core.registry import DatasetInfo
+
+
+@dataclass
+class Prepared:
+    """One preprocessed case: channel-first float image, target (label map, class or value), spacing."""
+
+    id: str
+    image: np.ndarray
+    target: Any
+    spacing: tuple[float, ...]
+    source: dict[str, Any]
+
+
+def preprocessing(config: dict[str, Any], info: DatasetInfo, with_label: bool) -> Any:
+    """The deterministic pipeline of a run: load, orient, resample, normalize, to arrays."""
+    from medhub.core import transforms as T
+
+    seg = info.task == "segmentation"
+    keys = ("image", "label") if seg and with_label else ("image",)
+    steps: list[Any] = [T.LoadImage(keys=keys)]
+    if info.dims == 3:
+        steps.append(T.Reorient("RAS", keys=keys))
+        if config.get("target_spacing"):
+            steps.append(T.Resample(tuple(config["target_spacing"]), keys=keys))
+    norm = config.get("normalization") or "zscore"
+    if norm == "ct":
+        low, high = config.get("ct_window") or (-1000, 1000)
+        steps.append(T.CTWindow(low, high))
+    elif norm == "zscore":
+        steps.append(T.ZScore(nonzero=bool(config.get("nonzero_mask"))))
+    elif norm == "percentile":
+        steps += [T.PercentileClip(), T.ZScore(nonzero=bool(config.get("nonzero_mask")))]
+    if not seg and config.get("patch_size"):
+        steps.append(T.PadOrCrop(tuple(config["patch_size"]), keys=("image",)))
+    steps.append(T.ToArrays(keys=keys))
+    return T.Compose(steps)
+
+
+def prepare(cases: list[dict[str, Any]], config: dict[str, Any], info: DatasetInfo, desc: str,
+            quiet: bool = False) -> list[Prepared]:
+    """Run the deterministic pipeline over ``cases`` (through the on-disk cache when enabled)."""
+    from tqdm.auto import tqdm
+
+    from medhub.core.cache import PreprocessCache
+
+    seg = info.task == "segmentation"
+    cache = PreprocessCache() if config.get("cache", True) else None
+    out = []
+    for case in tqdm(cases, desc=desc, unit="case", disable=quiet, leave=False):
+        has_label = "label" in case and case["label"] is not None
+        pipeline = preprocessing(config, info, with_label=has_label)
+        source = {k: v for k, v in case.items() if k in ("id", "image", "label")}
+        done = cache.get_or_compute(case, pipeline) if cache is not None else pipeline(dict(case))
+        image = np.asarray(done["image"], dtype=np.float32)
+        if image.ndim != info.dims + 1:
+            raise MedhubError(f'case "{case["id"]}" of dataset "{info.id}": expected a {info.dims}D image with '
+                              f"channels, got array shape {image.shape}")
+        target: Any = None
+        if has_label:
+            label = case["label"]
+            if seg:
+                target = np.asarray(done["label"])
+            elif isinstance(label, (list, tuple)):
+                target = np.asarray(label, dtype=np.float32)  # multi-label: one 0/1 per class
+            else:
+                target = label
+        spacing = tuple(float(s) for s in done.get("spacing", (1.0,) * info.dims))
+        out.append(Prepared(id=case["id"], image=image, target=target, spacing=spacing, source=source))
+    return out
+
+
+def is_multilabel(prepared: list[Prepared]) -> bool:
+    """Whether the targets are vectors of 0/1 per class (multi-label classification, e.g. RSNA ICH)."""
+    return any(isinstance(p.target, np.ndarray) and p.target.ndim == 1 for p in prepared if p.target is not None)
+
+
+def num_outputs(info: DatasetInfo, prepared: list[Prepared]) -> int:
+    """Output channels of the model: classes for segmentation/classification, 1 for regression."""
+    if info.task == "regression":
+        return 1
+    if info.task == "classification" and is_multilabel(prepared):
+        return int(next(p.target.shape[0] for p in prepared if p.target is not None))
+    if info.labels:
+        return len(info.labels)
+    if info.task == "classification":
+        return int(max(int(p.target) for p in prepared if p.target is not None)) + 1
+    return int(max(int(p.target.max()) for p in prepared if p.target is not None)) + 1
+
+
+class SegmentationSampler:
+    """Random patches with foreground oversampling and augmentation, one batch per call."""
+
+    def __init__(self, cases: list[Prepared], config: dict[str, Any], dims: int):
+        from medhub.core import transforms as T
+
+        self.cases = cases
+        self.batch_size = int(config["batch_size"])
+        patch = tuple(int(p) for p in (config.get("patch_size") or cases[0].image.shape[1:]))
+        steps: list[Any] = [T.RandPatch(patch, fg_fraction=float(config["fg_fraction"]))]
+        if config.get("augment", True):
+            steps += [T.RandFlip(axes=tuple(range(dims)), p=0.5), T.RandIntensity(p=0.15, scale=0.1, shift=0.1)]
+        self.augment = T.Compose(steps)
+        self.patch = patch
+
+    def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        images, labels = [], []
+        for idx in rng.integers(0, len(self.cases), size=self.batch_size):
+            case = self.cases[int(idx)]
+            out = self.augment({"image": case.image, "label": case.target}, rng=rng)
+            images.append(np.ascontiguousarray(out["image"], dtype=np.float32))
+            labels.append(np.ascontiguousarray(out["label"]).astype(np.int64))
+        return np.stack(images), np.stack(labels)
+
+
+class ArraySampler:
+    """Shuffled mini-batches of whole images with their class or value (classification / regression)."""
+
+    def __init__(self, cases: list[Prepared], config: dict[str, Any], dims: int):
+        from medhub.core import transforms as T
+
+        self.cases = cases
+        self.batch_size = min(int(config["batch_size"]), len(cases))
+        self.augment = T.Compose([T.RandFlip(axes=tuple(range(dims)), p=0.5)]) if config.get("augment", True) else None
+        self.order: list[int] = []
+
+    def steps_per_epoch(self) -> int:
+        return max(1, len(self.cases) // self.batch_size)
+
+    def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        if len(self.order) < self.batch_size:
+            self.order = [int(i) for i in rng.permutation(len(self.cases))]
+        take, self.order = self.order[: self.batch_size], self.order[self.batch_size:]
+        images, targets = [], []
+        for i in take:
+            case = self.cases[i]
+            img = case.image
+            if self.augment is not None:
+                img = self.augment({"image": img}, rng=rng)["image"]
+            images.append(np.ascontiguousarray(img, dtype=np.float32))
+            targets.append(case.target)
+        return np.stack(images), np.asarray(targets)
+
+    def state(self) -> list[int]:
+        return list(self.order)
+
+    def load_state(self, order: list[int]) -> None:
+        self.order = list(order)

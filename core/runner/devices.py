@@ -1,0 +1,84 @@
+"""Device plan: which device(s), mixed precision and memory format a run uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from medhub.core.errors import MedhubError
+
+
+@dataclass
+class DevicePlan:
+    """Resolved devices and precision of a run."""
+
+    devices: list[str]
+    amp: str  # "off" | "bf16" | "fp16"
+    channels_last: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def primary(self) -> str:
+        return self.devices[0]
+
+    def autocast(self) -> Any:
+        """The autocast context for forward passes (a no-op context when AMP is off)."""
+        import contextlib
+
+        import torch
+
+        if self.amp == "off":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self.amp == "bf16" else torch.float16
+        return torch.autocast(device_type=self.primary.split(":")[0], dtype=dtype)
+
+
+def parse_devices(spec: str) -> list[str]:
+    """``cpu`` | ``cuda`` | ``cuda:0,1`` | ``cuda:0,cuda:1`` | ``cpu,cpu`` -> explicit device strings."""
+    out = []
+    for part in [p.strip() for p in str(spec).split(",") if p.strip()]:
+        if part.isdigit():
+            out.append(f"cuda:{part}")
+        elif part == "cuda":
+            out.append("cuda:0")
+        elif part == "cpu" or part.startswith("cuda:"):
+            out.append(part)
+        else:
+            raise MedhubError(f'--device "{spec}": expected cpu, cuda, cuda:N or a comma-separated list like cuda:0,1')
+    if not out:
+        raise MedhubError("--device is empty: use cpu, cuda or cuda:0,1")
+    return out
+
+
+def plan_devices(config: dict[str, Any], dims: int) -> DevicePlan:
+    """Check the requested devices exist and pick precision and memory format."""
+    import torch
+
+    devices = parse_devices(config["device"])
+    if any(d.startswith("cuda") for d in devices):
+        if not torch.cuda.is_available():
+            raise MedhubError(f'--device {config["device"]}: CUDA is not available on this machine; use --device cpu')
+        count = torch.cuda.device_count()
+        bad = [d for d in devices if int(d.split(":")[1]) >= count]
+        if bad:
+            raise MedhubError(f"--device {config['device']}: only {count} CUDA device(s) here, no {', '.join(bad)}")
+    n_stages = config.get("model_parallel")
+    if n_stages:
+        if len(devices) == 1:
+            devices = devices * int(n_stages)
+        if len(devices) != int(n_stages):
+            raise MedhubError(f"--model-parallel {n_stages} needs {n_stages} devices, --device lists {len(devices)}")
+    elif len(devices) > 1:
+        raise MedhubError(f"--device {config['device']} lists several devices: add --model-parallel {len(devices)}, "
+                          "or launch data-parallel training with torchrun --nproc_per_node=N -m medhub run ...")
+    on_cuda = devices[0].startswith("cuda")
+    amp = config["amp"]
+    if amp == "auto":
+        amp = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if on_cuda else "off"
+    elif amp != "off" and not on_cuda:
+        raise MedhubError(f"--amp {amp} needs a CUDA device; on the CPU use --amp off (or auto)")
+    channels_last = config["channels_last"]
+    channels_last = on_cuda if channels_last == "auto" else bool(channels_last)
+    if on_cuda:
+        torch.backends.cudnn.benchmark = not config.get("deterministic_gpu", False)
+    return DevicePlan(devices=devices, amp=amp, channels_last=channels_last and dims in (2, 3))

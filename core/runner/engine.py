@@ -1,0 +1,459 @@
+"""The training engine: one run of a dataset x model pairing, from resolved config to result record."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import secrets
+import subprocess
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from medhub.core.errors import MedhubError
+from medhub.core.paths import runs_dir
+from medhub.core.runner.config import config_hash
+from medhub.core.state import write_json_atomic
+
+CHECKPOINT_LAST = "last.pt"
+CHECKPOINT_BEST = "best.pt"
+
+
+@dataclass
+class RunState:
+    """What a checkpoint holds besides the weights."""
+
+    epoch: int = 0
+    step: int = 0
+    best_value: float | None = None
+    best_epoch: int | None = None
+    since_best: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    train_seconds: float = 0.0
+    train_samples: int = 0
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def new_run_id(config: dict[str, Any]) -> str:
+    """``YYYYmmdd-HHMMSS-<dataset>-<model>-<6 hex>``."""
+    slug = f"{config['dataset']}-{config['model']}".replace("/", "-")
+    return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{slug}-{secrets.token_hex(3)}"
+
+
+def git_commit() -> str | None:
+    """The current git commit of the working directory, when it is a repository."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def better(value: float, best: float | None, direction: str) -> bool:
+    """Whether ``value`` beats ``best`` in the ranking direction (NaN never does)."""
+    if value is None or math.isnan(value):
+        return False
+    if best is None:
+        return True
+    return value > best if direction == "max" else value < best
+
+
+class Trainer:
+    """Builds everything a run needs from its config, trains, evaluates and writes the result."""
+
+    def __init__(self, config: dict[str, Any], run_dir: Path, quiet: bool = False):
+        from medhub.core.plugin_manager import get_registry
+
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.run_id = self.run_dir.name
+        self.quiet = quiet
+        registry = get_registry()
+        self.info = registry.dataset(config["dataset"])
+        self.model_info = registry.model(config["model"])
+        self.metric_ids = list(self.info.metrics) or (["dice"] if self.info.task == "segmentation" else ["accuracy"])
+        self.ranking_metric = self.info.ranking_metric or self.metric_ids[0]
+        self.direction = self.info.ranking_direction
+
+    # ---------------------------------------------------------------- setup
+    def setup(self) -> None:
+        """Data, split, model, optimizer, schedule, loss, device plan."""
+        import torch
+
+        from medhub.core.datasets import parse_dataset, split_cases
+        from medhub.core.runner import data
+        from medhub.core.runner.devices import plan_devices
+        from medhub.core.runner.losses import build_loss
+        from medhub.core.runner.optim import build_optimizer, build_scheduler
+
+        cfg = self.config
+        torch.manual_seed(int(cfg["seed"]))
+        if cfg.get("deterministic") and cfg["device"] == "cpu":
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        self.plan = plan_devices(cfg, self.info.dims)
+        ensure_available(self.info.id, quiet=self.quiet)
+        parts = parse_dataset(self.info.id)
+        train_cases, self.manifest = split_cases(parts, "train", cfg["fold"], cfg["folds"], cfg["seed"])
+        val_cases, _ = split_cases(parts, "val", cfg["fold"], cfg["folds"], cfg["seed"])
+        eval_split = cfg.get("eval_split")
+        if eval_split is None:
+            test_cases, _ = split_cases(parts, "test", cfg["fold"], cfg["folds"], cfg["seed"])
+            eval_split = "test" if test_cases and all(c.get("label") is not None for c in test_cases) else "val"
+        self.eval_split = eval_split
+        eval_cases, _ = split_cases(parts, eval_split, cfg["fold"], cfg["folds"], cfg["seed"])
+        if not train_cases:
+            raise MedhubError(f'dataset "{self.info.id}" has no training cases in fold {cfg["fold"]}')
+        self.data_fingerprint = parts_fingerprint(parts.parts)
+        self.train = data.prepare(train_cases, cfg, self.info, "prepare train", self.quiet)
+        self.val = data.prepare(val_cases, cfg, self.info, "prepare val", self.quiet)
+        self.eval = (self.val if eval_split == "val" else
+                     data.prepare(eval_cases, cfg, self.info, f"prepare {eval_split}", self.quiet))
+        self.in_channels = int(self.train[0].image.shape[0])
+        self.out_channels = data.num_outputs(self.info, self.train)
+        self.multilabel = self.info.task == "classification" and data.is_multilabel(self.train)
+        if self.multilabel and cfg["loss"] == "ce":
+            cfg["loss"] = "bce"  # one sigmoid per class; saved so a resume or reproduce uses the same loss
+            write_json_atomic(self.run_dir / "config.json", cfg)
+        seg = self.info.task == "segmentation"
+        self.sampler = (data.SegmentationSampler if seg else data.ArraySampler)(self.train, cfg, self.info.dims)
+        self.steps_per_epoch = int(cfg.get("steps_per_epoch") or (self.sampler.steps_per_epoch() if not seg else 16))
+        self.total_steps = self.steps_per_epoch * int(cfg["epochs"])
+
+        hparams = dict(cfg.get("model_hparams") or {})
+        self.model = self.model_info.build(self.in_channels, self.out_channels, **hparams)
+        self.n_parameters = sum(p.numel() for p in self.model.parameters())
+        self.stage_layout = None
+        if cfg.get("model_parallel"):
+            from medhub.core.parallel import ModelParallel
+
+            shape = (1, self.in_channels, *(cfg.get("patch_size") or self.train[0].image.shape[1:]))
+            self.model = ModelParallel(self.model, self.plan.devices, split_size=cfg.get("split_size"),
+                                       sample_input_shape=shape)
+            self.stage_layout = self.model.stage_layout()
+        else:
+            self.model = self.model.to(self.plan.primary)
+            if self.plan.channels_last:
+                fmt = torch.channels_last_3d if self.info.dims == 3 else torch.channels_last
+                self.model = self.model.to(memory_format=fmt)
+        self.optimizer = build_optimizer(self.model.parameters(), cfg)
+        self.scheduler = build_scheduler(self.optimizer, cfg, self.total_steps, self.steps_per_epoch)
+        self.loss_fn = build_loss(cfg["loss"])
+        self.scaler = torch.amp.GradScaler("cuda") if self.plan.amp == "fp16" else None
+        self.rng = np.random.Generator(np.random.PCG64(int(cfg["seed"])))
+        self.state = RunState()
+
+    # ---------------------------------------------------------------- checkpoints
+    def checkpoint(self, name: str) -> Path:
+        import torch
+
+        path = self.run_dir / "checkpoints" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        blob = {
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(), "state": self.state.__dict__,
+            "rng_numpy": self.rng.bit_generator.state, "rng_torch": torch.get_rng_state(),
+            "sampler": self.sampler.state() if hasattr(self.sampler, "state") else None,
+        }
+        tmp = path.with_suffix(".tmp")
+        torch.save(blob, tmp)
+        os.replace(tmp, path)
+        return path
+
+    def restore(self, path: Path) -> None:
+        """Continue exactly where a checkpoint stopped (weights, optimizer, schedule, RNG, epoch)."""
+        import torch
+
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        self.model.load_state_dict(blob["model"])
+        self.optimizer.load_state_dict(blob["optimizer"])
+        self.scheduler.load_state_dict(blob["scheduler"])
+        self.state = RunState(**blob["state"])
+        self.rng.bit_generator.state = blob["rng_numpy"]
+        torch.set_rng_state(blob["rng_torch"])
+        if blob.get("sampler") is not None and hasattr(self.sampler, "load_state"):
+            self.sampler.load_state(blob["sampler"])
+
+    # ---------------------------------------------------------------- training
+    def predictor(self) -> Any:
+        def run(batch: Any) -> Any:
+            with self.plan.autocast():
+                return self.model(batch)
+        return run
+
+    def train_epoch(self, writer: Any) -> float:
+        import torch
+        from tqdm.auto import tqdm
+
+        self.model.train()
+        losses = []
+        start = time.perf_counter()
+        bar = tqdm(range(self.steps_per_epoch), desc=f"epoch {self.state.epoch + 1}/{self.config['epochs']}",
+                   unit="step", disable=self.quiet, leave=False)
+        for _ in bar:
+            images, targets = self.sampler(self.rng)
+            x = torch.from_numpy(images).to(self.plan.primary)
+            y = torch.from_numpy(targets).to(self.plan.primary)
+            if self.plan.channels_last and not self.config.get("model_parallel"):
+                x = x.contiguous(memory_format=torch.channels_last_3d if x.ndim == 5 else torch.channels_last)
+            self.optimizer.zero_grad(set_to_none=True)
+            with self.plan.autocast():
+                out = self.model(x)
+            loss = self.loss_fn(out, y.to(out.device))
+            if not torch.isfinite(loss):
+                raise MedhubError(
+                    f"the loss became {loss.item()} at epoch {self.state.epoch + 1}, step {self.state.step + 1}; "
+                    f"training stopped. The last good checkpoint is {self.run_dir / 'checkpoints' / CHECKPOINT_LAST}. "
+                    "Try a lower --lr, --amp off, or check the data for NaN values")
+            if self.scaler is not None:
+                self.scaler.scale(loss).backward()
+                self.scaler.unscale_(self.optimizer)
+            else:
+                loss.backward()
+            if self.config.get("grad_clip"):
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), float(self.config["grad_clip"]))
+            if self.scaler is not None:
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+            else:
+                self.optimizer.step()
+            self.scheduler.step()
+            self.state.step += 1
+            self.state.train_samples += len(images)
+            losses.append(float(loss.item()))
+            bar.set_postfix(loss=f"{losses[-1]:.4f}")
+            if writer is not None:
+                writer.add_scalar("train/loss", losses[-1], self.state.step)
+                writer.add_scalar("train/lr", self.optimizer.param_groups[0]["lr"], self.state.step)
+        elapsed = time.perf_counter() - start
+        self.state.train_seconds += elapsed
+        if writer is not None:
+            writer.add_scalar("train/samples_per_s", self.steps_per_epoch * self.sampler.batch_size / max(elapsed, 1e-9),
+                              self.state.step)
+            from medhub.core.runner.summaries import log_batch
+
+            log_batch(writer, x, out, y, self.state.step, self.info)
+        return float(np.mean(losses))
+
+    def score(self, cases: list[Any], metrics: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        from medhub.core.runner.evaluation import score_dataset_level, score_segmentation
+
+        self.model.eval()
+        if self.info.task == "segmentation":
+            return score_segmentation(self.predictor(), cases, self.info, self.config, self.out_channels,
+                                      self.plan.primary, metrics, quiet=self.quiet)
+        return score_dataset_level(self.predictor(), cases, self.info, self.plan.primary, metrics)
+
+    def fit(self, stop_after_epochs: int | None = None) -> bool:
+        """Train until the configured epochs (or early stopping); False when stopped early on request."""
+        from tqdm.auto import tqdm
+
+        from medhub.core.runner.summaries import open_writer
+
+        cfg = self.config
+        writer = open_writer(self.run_dir / "tensorboard") if cfg.get("tensorboard", True) else None
+        epochs_this_session = 0
+        bar = tqdm(total=int(cfg["epochs"]), initial=self.state.epoch, desc="train", unit="epoch",
+                   disable=self.quiet)
+        try:
+            while self.state.epoch < int(cfg["epochs"]):
+                if stop_after_epochs is not None and epochs_this_session >= stop_after_epochs:
+                    return False
+                loss = self.train_epoch(writer)
+                self.state.epoch += 1
+                epochs_this_session += 1
+                entry: dict[str, Any] = {"epoch": self.state.epoch, "loss": loss}
+                if self.val and (self.state.epoch % int(cfg["val_every"]) == 0 or self.state.epoch == int(cfg["epochs"])):
+                    rows, agg = self.score(self.val, [self.ranking_metric])
+                    value = float(agg.get(self.ranking_metric, float("nan")))
+                    entry["val_" + self.ranking_metric] = value
+                    if writer is not None:
+                        from medhub.core.runner.summaries import log_metrics
+
+                        log_metrics(writer, "val", rows, agg, self.state.epoch)
+                        if self.info.task == "classification" and not self.multilabel:
+                            from medhub.core.runner.summaries import log_classification
+
+                            log_classification(writer, "val", np.array([r["target"] for r in rows]),
+                                               np.array([r["score"] for r in rows]), self.state.epoch)
+                    if better(value, self.state.best_value, self.direction):
+                        self.state.best_value, self.state.best_epoch, self.state.since_best = value, self.state.epoch, 0
+                        self.checkpoint(CHECKPOINT_BEST)
+                    else:
+                        self.state.since_best += 1
+                elif not self.val and self.state.epoch == int(cfg["epochs"]):
+                    self.checkpoint(CHECKPOINT_BEST)
+                self.state.history.append(entry)
+                self.checkpoint(CHECKPOINT_LAST)
+                bar.update(1)
+                bar.set_postfix({k: f"{v:.4f}" for k, v in entry.items() if k != "epoch"})
+                if cfg.get("early_stopping") and self.state.since_best >= int(cfg["early_stopping"]):
+                    break
+        finally:
+            bar.close()
+            if writer is not None:
+                writer.close()
+        if not (self.run_dir / "checkpoints" / CHECKPOINT_BEST).exists():
+            self.checkpoint(CHECKPOINT_BEST)
+        return True
+
+    # ---------------------------------------------------------------- final evaluation and record
+    def finish(self, created: str) -> dict[str, Any]:
+        import torch
+
+        import medhub
+
+        best = self.run_dir / "checkpoints" / CHECKPOINT_BEST
+        self.model.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["model"])
+        t0 = time.perf_counter()
+        rows, agg = self.score(self.eval, self.metric_ids)
+        eval_s = time.perf_counter() - t0
+        onnx_path, onnx_diff = None, None
+        if self.config.get("onnx", True) and not self.config.get("model_parallel"):
+            from medhub.core.runner.export import export_onnx
+
+            sample = self.eval[0] if self.eval else self.train[0]
+            onnx_path, onnx_diff = export_onnx(self.model, sample.image, self.config, self.run_dir / "model.onnx",
+                                               self.info.dims)
+        from medhub.core.plugin_manager import loaded
+
+        value = agg.get(self.ranking_metric)
+        record = {
+            "schema": 1, "run_id": self.run_id, "status": "completed", "created": created, "finished": now_iso(),
+            "dataset": {"id": self.info.id, "version": self.info.version, "fingerprint": self.data_fingerprint,
+                        "split": {"name": self.eval_split, "fold": self.manifest.fold, "folds": self.manifest.folds,
+                                  "seed": self.manifest.seed, "fingerprint": self.manifest.fingerprint}},
+            "model": {"id": self.model_info.id, "hparams": dict(self.config.get("model_hparams") or {}),
+                      "parameters": int(self.n_parameters)},
+            "config": self.config, "config_hash": config_hash(self.config), "seed": int(self.config["seed"]),
+            "metrics": {"aggregate": {k: v for k, v in agg.items() if not isinstance(v, dict)},
+                        "per_label": {k: v for k, v in agg.items() if isinstance(v, dict)},
+                        "per_case": rows},
+            "ranking": {"metric": self.ranking_metric, "direction": self.direction,
+                        "value": float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None},
+            "devices": {"device": self.plan.primary, "names": self.plan.devices, "amp": self.plan.amp,
+                        "parallel": {"mode": "model-parallel" if self.stage_layout else "none", "world_size": 1,
+                                     "stages": self.stage_layout}},
+            "timings": {"train_s": round(self.state.train_seconds, 3), "eval_s": round(eval_s, 3),
+                        "train_samples_per_s": round(self.state.train_samples / max(self.state.train_seconds, 1e-9), 3)},
+            "versions": {"medhub": medhub.__version__, "torch": torch.__version__, "python": platform.python_version(),
+                         "plugins": loaded().versions()},
+            "git_commit": git_commit(),
+            "artifacts": {"run_dir": str(self.run_dir), "config": str(self.run_dir / "config.json"),
+                          "checkpoint_best": str(best), "checkpoint_last": str(self.run_dir / "checkpoints" / CHECKPOINT_LAST),
+                          "onnx": str(onnx_path) if onnx_path else None,
+                          "tensorboard": str(self.run_dir / "tensorboard")},
+            "onnx_max_abs_diff": onnx_diff,
+            "history": self.state.history,
+        }
+        return json_safe(record)
+
+
+def json_safe(value: Any) -> Any:
+    """Replace NaN by None and +-inf by the strings "inf" / "-inf" (strict JSON), recursively."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        v = float(value)
+        return None if math.isnan(v) else ("inf" if v == math.inf else "-inf" if v == -math.inf else v)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def parts_fingerprint(parts: dict[str, list[dict[str, Any]]]) -> str:
+    """sha256 over every case's id and file names, sizes and mtimes (cheap, changes with the data)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in sorted(parts):
+        for case in sorted(parts[name], key=lambda c: c["id"]):
+            h.update(f"{name}:{case['id']}".encode())
+            for key in ("image", "label"):
+                value = case.get(key)
+                for p in (value if isinstance(value, list) else [value]):
+                    if isinstance(p, (str, Path)) and Path(p).exists():
+                        st = Path(p).stat()
+                        h.update(f"{Path(p).name}:{st.st_size}".encode())
+                    elif p is not None:
+                        h.update(repr(p).encode())
+    return h.hexdigest()[:16]
+
+
+def ensure_available(dataset_id: str, quiet: bool = False) -> Path:
+    """The dataset's folder; generated datasets are generated on first use, others must be downloaded."""
+    from medhub.core.plugin_manager import get_registry
+    from medhub.core.state import dataset_root, require_dataset_root
+
+    root = dataset_root(dataset_id)
+    if root is not None:
+        return root
+    info = get_registry().dataset(dataset_id)
+    if info.generator is not None:
+        from medhub.core.acquire import acquire
+
+        return acquire(info.id, quiet=quiet)
+    return require_dataset_root(info.id)
+
+
+def run(config: dict[str, Any], quiet: bool = False, stop_after_epochs: int | None = None,
+        run_id: str | None = None) -> dict[str, Any] | None:
+    """Train and evaluate one resolved config; returns the result record (None when stopped early on request)."""
+    run_id = run_id or new_run_id(config)
+    run_dir = runs_dir() / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(run_dir / "config.json", config)
+    write_json_atomic(run_dir / "run.json", {"run_id": run_id, "created": now_iso()})
+    trainer = Trainer(config, run_dir, quiet=quiet)
+    return _drive(trainer, stop_after_epochs, resume_from=None)
+
+
+def resume(run_id: str, quiet: bool = False, stop_after_epochs: int | None = None) -> dict[str, Any] | None:
+    """Continue an interrupted run from its last checkpoint."""
+    import json
+
+    run_dir = runs_dir() / run_id
+    last = run_dir / "checkpoints" / CHECKPOINT_LAST
+    if not (run_dir / "config.json").is_file():
+        raise MedhubError(f'--resume {run_id}: no run folder {run_dir}; list runs with: hub leaderboard')
+    if not last.is_file():
+        raise MedhubError(f"--resume {run_id}: no checkpoint {last} (the run stopped before its first epoch ended); "
+                          "start it again with hub run")
+    config = json.loads((run_dir / "config.json").read_text())
+    trainer = Trainer(config, run_dir, quiet=quiet)
+    return _drive(trainer, stop_after_epochs, resume_from=last)
+
+
+def _drive(trainer: Trainer, stop_after_epochs: int | None, resume_from: Path | None) -> dict[str, Any] | None:
+    import json
+
+    meta = json.loads((trainer.run_dir / "run.json").read_text())
+    try:
+        trainer.setup()
+        if resume_from is not None:
+            trainer.restore(resume_from)
+        if not trainer.fit(stop_after_epochs=stop_after_epochs):
+            return None
+        record = trainer.finish(meta["created"])
+    except Exception as exc:
+        oom = type(exc).__name__ == "OutOfMemoryError"
+        if oom:
+            raise MedhubError(f"CUDA ran out of memory in run {trainer.run_id}: try a smaller --patch-size or "
+                              "--batch-size, --amp bf16, or --model-parallel N") from None
+        raise
+    record["timings"]["total_s"] = round(record["timings"]["train_s"] + record["timings"]["eval_s"], 3)
+    from medhub.leaderboard.store import save_result
+
+    save_result(record, trainer.run_dir)
+    return record
