@@ -89,7 +89,10 @@ def segmentation_scores(pred: np.ndarray, ref: np.ndarray, labels: Sequence[int]
         raise MedhubError(f"spacing {tuple(spacing)} has {len(spacing)} values for a {pred.ndim}D label map")
     rows = []
     for name, values in label_masks(labels):
-        p, r = np.isin(pred, values), np.isin(ref, values)
+        if len(values) == 1:  # one label: a comparison is several times faster than isin
+            p, r = pred == values[0], ref == values[0]
+        else:
+            p, r = np.isin(pred, values), np.isin(ref, values)
         row: dict[str, Any] = {"label": name}
         if "dice" in metrics or "iou" in metrics:
             row.update({k: v for k, v in overlap_scores(p, r).items() if k in metrics})

@@ -1,0 +1,65 @@
+"""The two exact surface-distance algorithms (k-d tree search and distance transform) agree."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from medhub.core.metrics.surface import boundary, surface_distances
+
+
+def _blob(rng: np.random.Generator, shape: tuple[int, ...], sigma: float) -> np.ndarray:
+    field = ndimage.gaussian_filter(rng.normal(size=shape), sigma)
+    return field > np.percentile(field, 70)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("spacing", [(1.0, 1.0, 1.0), (0.7, 0.9, 3.0)])
+def test_tree_and_transform_give_the_same_directed_distances(seed, spacing):
+    rng = np.random.default_rng(seed)
+    # Smooth blobs (sparse boundaries) and speckle (dense boundaries) both exercise the local search
+    # and, for voxels far from the other mask, the k-d tree fallback.
+    pred = _blob(rng, (40, 36, 12), 3.0)
+    ref = _blob(rng, (40, 36, 12), 3.0 if seed % 2 else 0.8)
+    tree = surface_distances(pred, ref, spacing, method="tree")
+    transform = surface_distances(pred, ref, spacing, method="transform")
+    np.testing.assert_allclose(np.sort(tree.pred_to_ref), np.sort(transform.pred_to_ref), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(np.sort(tree.ref_to_pred), np.sort(transform.ref_to_pred), rtol=0, atol=1e-9)
+
+
+def test_far_apart_masks_use_the_tree_fallback_exactly():
+    pred = np.zeros((30, 8, 8), bool)
+    ref = np.zeros((30, 8, 8), bool)
+    pred[2:5, 2:5, 2:5] = True
+    ref[20:24, 3:6, 2:6] = True
+    spacing = (0.7, 0.9, 3.0)
+    tree = surface_distances(pred, ref, spacing, method="tree")
+    transform = surface_distances(pred, ref, spacing, method="transform")
+    assert tree.pred_to_ref.min() == pytest.approx(16 * 0.7)  # beyond the local search radius
+    np.testing.assert_allclose(np.sort(tree.ref_to_pred), np.sort(transform.ref_to_pred), atol=1e-9)
+    np.testing.assert_allclose(np.sort(tree.pred_to_ref), np.sort(transform.pred_to_ref), atol=1e-9)
+
+
+def test_distances_match_a_brute_force_search():
+    rng = np.random.default_rng(7)
+    pred, ref = _blob(rng, (14, 12, 6), 1.5), _blob(rng, (14, 12, 6), 1.5)
+    spacing = np.array([0.5, 1.2, 2.0])
+    bp, br = np.argwhere(boundary(pred)), np.argwhere(boundary(ref))
+    brute = np.sqrt((((bp[:, None, :] - br[None, :, :]) * spacing) ** 2).sum(-1)).min(1)
+    got = surface_distances(pred, ref, spacing)
+    np.testing.assert_allclose(np.sort(got.pred_to_ref), np.sort(brute), atol=1e-9)
+
+
+def test_boundary_counts_the_array_edge_as_background():
+    mask = np.ones((5, 5), bool)
+    expected = np.ones((5, 5), bool)
+    expected[1:4, 1:4] = False
+    assert (boundary(mask) == expected).all()
+
+
+def test_unknown_method_is_refused():
+    mask = np.zeros((4, 4), bool)
+    mask[1:3, 1:3] = True
+    with pytest.raises(ValueError, match="tree"):
+        surface_distances(mask, mask, (1, 1), method="fast")
