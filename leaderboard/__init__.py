@@ -1,27 +1,69 @@
-"""medhub.leaderboard — result records, the local store, ranking and reports."""
+"""medhub.leaderboard — result records, the local store, ranking and reports.
+
+In a notebook::
+
+    import medhub.leaderboard as lb
+    runs = lb.load("synthetic/*")          # one row per run, ranked per dataset
+    cases = lb.load_cases("synthetic/spheres")   # one row per case (and label) per run
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+__all__ = ["load", "load_cases"]
 
-def load(dataset: str | None = None, model: str | None = None, path: Any = None) -> Any:
-    """The stored runs as a pandas DataFrame, one row per run (ranked fields + aggregate metrics)."""
-    import pandas as pd
 
+def _records(dataset: str | None, model: str | None, path: Path | str | None) -> list[dict[str, Any]]:
     from medhub.leaderboard.store import Store
 
-    store = Store(path)
-    try:
-        records = store.query(dataset, model)
-    finally:
-        store.close()
+    with Store(path) as store:
+        return store.query(dataset, model)
+
+
+def load(dataset: str | None = None, model: str | None = None, metric: str | None = None,
+         path: Path | str | None = None) -> Any:
+    """The stored runs as a pandas DataFrame, one row per run, ranked per dataset.
+
+    ``dataset`` / ``model`` are ids or fnmatch patterns, ``metric`` ranks by another aggregate metric
+    (like ``hub leaderboard --metric``), ``path`` reads another leaderboard.sqlite. Columns: dataset, rank,
+    best_of_model, run_id, model, metric, direction, value, one column per aggregate metric, then
+    parameters, seed, device, created, config_hash.
+    """
+    import pandas as pd
+
+    from medhub.leaderboard.ranking import as_number, rank
+
     rows = []
-    for r in records:
-        row = {"run_id": r["run_id"], "created": r["created"], "dataset": r["dataset"]["id"], "model": r["model"]["id"],
-               "ranking_metric": r["ranking"]["metric"], "direction": r["ranking"]["direction"],
-               "value": r["ranking"]["value"], "parameters": r["model"]["parameters"], "seed": r["seed"],
-               "device": r["devices"]["device"], "config_hash": r["config_hash"]}
-        row.update({k: v for k, v in r["metrics"]["aggregate"].items() if not isinstance(v, dict)})
-        rows.append(row)
+    for dataset_id, ranked in rank(_records(dataset, model, path), metric).items():
+        for r in ranked:
+            rec = r.record
+            row: dict[str, Any] = {"dataset": dataset_id, "rank": r.rank, "best_of_model": r.best_of_model,
+                                   "run_id": rec["run_id"], "model": rec["model"]["id"], "metric": r.metric,
+                                   "direction": r.direction, "value": r.value}
+            for key, value in rec["metrics"]["aggregate"].items():
+                if not isinstance(value, dict):
+                    row[key] = as_number(value)
+            row.update({"parameters": rec["model"]["parameters"], "seed": rec["seed"],
+                        "device": rec["devices"]["device"], "created": rec["created"],
+                        "config_hash": rec["config_hash"]})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def load_cases(dataset: str | None = None, model: str | None = None, path: Path | str | None = None) -> Any:
+    """Per-case metrics of the stored runs as a long pandas DataFrame: run_id, dataset, model, then the
+    per-case row (case, label, metric values; ``"inf"`` becomes ``inf`` and null ``NaN``)."""
+    import pandas as pd
+
+    from medhub.leaderboard.ranking import as_number
+
+    rows = []
+    for rec in _records(dataset, model, path):
+        for case in rec["metrics"].get("per_case", []):
+            row = {"run_id": rec["run_id"], "dataset": rec["dataset"]["id"], "model": rec["model"]["id"]}
+            for key, value in case.items():
+                row[key] = value if key in ("case", "label") or isinstance(value, (list, dict)) else as_number(value)
+            rows.append(row)
     return pd.DataFrame(rows)

@@ -1,14 +1,17 @@
 """The result record: validation against ``schema.json`` (schema 1) and a typed view of its key fields.
 
-Validation implements the part of JSON Schema that ``schema.json`` uses (type, required, properties, items,
-enum, minimum, minLength), so a record is checked without extra dependencies; the tests check that the
-``jsonschema`` package agrees on valid and invalid records.
+Validation implements the part of JSON Schema that ``schema.json`` uses (``SUPPORTED_KEYWORDS``), so a
+record is checked without extra dependencies; the tests check that the ``jsonschema`` package agrees on
+valid and invalid records and that the schema uses no other keyword. On top of the schema, a float that
+is NaN or infinite is refused: records are strict JSON (NaN is ``null``, infinities are ``"inf"`` /
+``"-inf"``).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,11 +21,13 @@ from medhub.core.errors import MedhubError
 SCHEMA_VERSION = 1
 TYPES: dict[str, tuple[type, ...]] = {"object": (dict,), "array": (list,), "string": (str,), "integer": (int,),
                                       "number": (int, float), "boolean": (bool,), "null": (type(None),)}
+SUPPORTED_KEYWORDS = frozenset({"$schema", "$id", "title", "description", "type", "required", "properties",
+                                "items", "enum", "minimum", "minLength"})
 
 
 @lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
-    """The JSON Schema of result records shipped with the package."""
+    """The JSON Schema of result records shipped with the package (``medhub/leaderboard/schema.json``)."""
     return json.loads((Path(__file__).with_name("schema.json")).read_text(encoding="utf-8"))
 
 
@@ -35,11 +40,17 @@ def _type_ok(value: Any, names: str | list[str]) -> bool:
     return False
 
 
+def _describe(value: Any) -> str:
+    return f"{type(value).__name__} {json.dumps(value, default=str)[:60]}"
+
+
 def schema_errors(value: Any, node: dict[str, Any], where: str = "record") -> list[str]:
-    """Human-readable problems of ``value`` against schema ``node`` (empty when valid)."""
+    """Human-readable problems of ``value`` against schema ``node`` (empty when valid), each naming the field."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [f"{where}: {value} is not strict JSON; write null for NaN and the strings \"inf\" / \"-inf\""]
     if "type" in node and not _type_ok(value, node["type"]):
-        return [f"{where}: expected {node['type'] if isinstance(node['type'], str) else ' or '.join(node['type'])}, "
-                f"got {type(value).__name__} {json.dumps(value, default=str)[:60]}"]
+        wanted = node["type"] if isinstance(node["type"], str) else " or ".join(node["type"])
+        return [f"{where}: expected {wanted}, got {_describe(value)}"]
     problems = []
     if "enum" in node and value not in node["enum"]:
         problems.append(f"{where}: {value!r} is not one of {node['enum']}")
@@ -51,17 +62,20 @@ def schema_errors(value: Any, node: dict[str, Any], where: str = "record") -> li
         for key in node.get("required", []):
             if key not in value:
                 problems.append(f"{where}.{key}: missing")
-        for key, sub in node.get("properties", {}).items():
-            if key in value:
-                problems += schema_errors(value[key], sub, f"{where}.{key}")
-    if isinstance(value, list) and "items" in node:
+        props = node.get("properties", {})
+        for key, sub in value.items():
+            problems += schema_errors(sub, props.get(key, {}), f"{where}.{key}")
+    if isinstance(value, list):
         for i, item in enumerate(value):
-            problems += schema_errors(item, node["items"], f"{where}[{i}]")
+            problems += schema_errors(item, node.get("items", {}), f"{where}[{i}]")
     return problems
 
 
 def validate(record: Any, source: str = "result record") -> None:
-    """Raise MedhubError naming ``source`` and the first invalid field."""
+    """Raise MedhubError naming ``source`` and the first invalid field (``record.timings.train_s: missing``)."""
+    if isinstance(record, dict) and isinstance(record.get("schema"), int) and record["schema"] > SCHEMA_VERSION:
+        raise MedhubError(f"{source}: record.schema is {record['schema']}, written by a newer medhub; this medhub "
+                          f"reads schema {SCHEMA_VERSION}: upgrade medhub (pip install -U medhub)")
     problems = schema_errors(record, schema())
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
@@ -70,9 +84,10 @@ def validate(record: Any, source: str = "result record") -> None:
 
 @dataclass(frozen=True)
 class Result:
-    """The fields the leaderboard ranks and lists, read from a validated record."""
+    """The fields the leaderboard stores in columns, ranks and lists, read from a validated record."""
 
     run_id: str
+    status: str
     created: str
     dataset: str
     model: str
@@ -81,12 +96,22 @@ class Result:
     value: float | None
     config_hash: str
     parameters: int
+    seed: int
+    aggregate: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Result:
         """The typed view of a (validated) record."""
         rank = record["ranking"]
-        return cls(run_id=record["run_id"], created=record["created"], dataset=record["dataset"]["id"],
-                   model=record["model"]["id"], metric=rank["metric"], direction=rank["direction"],
-                   value=None if rank["value"] is None else float(rank["value"]), config_hash=record["config_hash"],
-                   parameters=int(record["model"]["parameters"]))
+        value = rank["value"]
+        return cls(run_id=record["run_id"], status=record["status"], created=record["created"],
+                   dataset=record["dataset"]["id"], model=record["model"]["id"], metric=rank["metric"],
+                   direction=rank["direction"], value=None if value is None else float(value),
+                   config_hash=record["config_hash"], parameters=int(record["model"]["parameters"]),
+                   seed=int(record["seed"]), aggregate=dict(record["metrics"]["aggregate"]))
+
+    @classmethod
+    def parse(cls, record: Any, source: str = "result record") -> Result:
+        """Validate ``record`` (MedhubError naming the field) and return its typed view."""
+        validate(record, source)
+        return cls.from_record(record)

@@ -1,10 +1,14 @@
 """The local leaderboard store: SQLite (WAL, busy timeout, one transaction per insert) + result.json copies.
 
 ``$MEDHUB_HOME/leaderboard.sqlite`` holds one row per run: the ranked fields in columns and the whole
-record as JSON. Writers from several processes are safe: WAL journal, a 30 s busy timeout, and a retry
-loop around ``database is locked`` so it never reaches the user. Inserting a run id again replaces the
-row only when the record differs (same content: no write). ``runs/<run_id>/result.json`` is the portable
+record as JSON. Writers from several processes are safe: WAL journal, a 30 s busy timeout, ``BEGIN
+IMMEDIATE`` transactions and a retry loop around "database is locked" so it never reaches the user.
+Inserting a run id again is a no-op when the record is identical and replaces the row when it differs
+(a corrected or re-imported record: the last write wins). ``runs/<run_id>/result.json`` is the portable
 copy; ``hub leaderboard import`` reads such files from another machine.
+
+Module-level functions (``insert``, ``get``, ``query``, ``import_files``, ``save_result``) use the default
+store; :class:`Store` takes an explicit path.
 """
 
 from __future__ import annotations
@@ -13,15 +17,19 @@ import json
 import random
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
-from fnmatch import fnmatch
+from collections.abc import Callable, Iterable, Sequence
+from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from medhub.core.errors import MedhubError
 from medhub.leaderboard.record import Result, validate
 
-STORE_VERSION = 1
+T = TypeVar("T")
+STORE_VERSION = 2
+COLUMNS = ("run_id", "status", "created", "dataset", "model", "metric", "direction", "value", "config_hash",
+           "parameters", "seed", "record")
+# Each version's statements bring a database of the previous version up to it, inside one transaction.
 MIGRATIONS: dict[int, Sequence[str]] = {
     1: (
         """CREATE TABLE IF NOT EXISTS runs (
@@ -30,23 +38,38 @@ MIGRATIONS: dict[int, Sequence[str]] = {
                parameters INTEGER NOT NULL, record TEXT NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS runs_dataset ON runs (dataset, model)",
     ),
+    2: (  # status and seed as columns (filled from the stored records), an index for --model alone
+        "ALTER TABLE runs ADD COLUMN status TEXT NOT NULL DEFAULT 'completed'",
+        "ALTER TABLE runs ADD COLUMN seed INTEGER NOT NULL DEFAULT 0",
+        "UPDATE runs SET status = json_extract(record, '$.status'), seed = json_extract(record, '$.seed')",
+        "CREATE INDEX IF NOT EXISTS runs_model ON runs (model)",
+    ),
 }
+LOCK_WORDS = ("locked", "busy")
 
 
-def _retry(fn: Any, attempts: int = 60) -> Any:
-    """Run ``fn`` again when SQLite says the database is locked or busy (other writers)."""
+def _retry(fn: Callable[[], T], attempts: int = 100) -> T:
+    """Run ``fn`` again, with a jittered back-off, when SQLite says the database is locked or busy."""
     for attempt in range(attempts):
         try:
             return fn()
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc) or attempt == attempts - 1:
+            if not any(word in str(exc) for word in LOCK_WORDS) or attempt == attempts - 1:
                 raise
-            time.sleep(min(0.05 * (attempt + 1), 0.5) * (0.5 + random.random()))
+            time.sleep(min(0.02 * (attempt + 1), 0.5) * (0.5 + random.random()))
     raise AssertionError("unreachable")
 
 
+def _glob(pattern: str) -> str | None:
+    """An SQL GLOB pre-filter equal to the fnmatch ``pattern`` when it has no ``[...]`` set (else None)."""
+    return None if "[" in pattern else pattern
+
+
 class Store:
-    """The leaderboard database at ``path`` (default ``$MEDHUB_HOME/leaderboard.sqlite``)."""
+    """The leaderboard database at ``path`` (default ``$MEDHUB_HOME/leaderboard.sqlite``).
+
+    Usable as a context manager; the connection opens on first use and :meth:`close` releases it.
+    """
 
     def __init__(self, path: Path | str | None = None):
         from medhub.core.paths import leaderboard_path
@@ -54,33 +77,56 @@ class Store:
         self.path = Path(path) if path is not None else leaderboard_path()
         self._conn: sqlite3.Connection | None = None
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # ------------------------------------------------------------------ connection and migrations
     def connect(self) -> sqlite3.Connection:
         """The open connection (created, put in WAL mode and migrated on first use)."""
         if self._conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
-            conn.execute("PRAGMA busy_timeout = 30000")
-            _retry(lambda: conn.execute("PRAGMA journal_mode = WAL"))
-            conn.execute("PRAGMA synchronous = NORMAL")
+            try:
+                conn.execute("PRAGMA busy_timeout = 30000")
+                _retry(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+                conn.execute("PRAGMA synchronous = NORMAL")
+                _retry(lambda: self._migrate(conn))
+            except sqlite3.DatabaseError as exc:
+                conn.close()
+                raise MedhubError(f"{self.path}: not a usable leaderboard database ({exc}); move it away and "
+                                  "re-import the runs with: hub leaderboard import $MEDHUB_HOME/runs/*/result.json"
+                                  ) from None
+            except BaseException:
+                conn.close()
+                raise
             self._conn = conn
-            _retry(self._migrate)
         return self._conn
 
-    def _migrate(self) -> None:
-        conn = self._conn
-        assert conn is not None
+    def version(self) -> int:
+        """The store version of the database (after migrations: ``STORE_VERSION``)."""
+        row = self.connect().execute("SELECT MAX(version) FROM schema_version").fetchone()
+        return int(row[0] or 0)
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        current = conn.execute("PRAGMA user_version").fetchone()[0]  # cheap check, no write lock
+        if current == STORE_VERSION:
+            return
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
             current = row[0] or 0
             if current > STORE_VERSION:
-                raise MedhubError(f"{self.path}: written by a newer medhub (store version {current}); upgrade medhub")
+                raise MedhubError(f"{self.path}: written by a newer medhub (store version {current}, this medhub "
+                                  f"knows {STORE_VERSION}); upgrade medhub: pip install -U medhub")
             for version in range(current + 1, STORE_VERSION + 1):
                 for statement in MIGRATIONS[version]:
                     conn.execute(statement)
                 conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+            conn.execute(f"PRAGMA user_version = {STORE_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -100,17 +146,18 @@ class Store:
 
     def insert_many(self, records: Sequence[dict[str, Any]]) -> list[bool]:
         """Store already validated records in one transaction (all or nothing); per record: written or not."""
-        conn = self.connect()
         rows = []
         for record in records:
             r = Result.from_record(record)
             try:
-                blob = json.dumps(record, sort_keys=True, allow_nan=False)
+                blob = json.dumps(record, sort_keys=True, allow_nan=False, separators=(",", ":"), default=str)
             except ValueError:
                 raise MedhubError(f"run {r.run_id}: the record holds NaN or infinity as a number; "
                                   'write null for NaN and the strings "inf" / "-inf"') from None
-            rows.append((r.run_id, r.created, r.dataset, r.model, r.metric, r.direction, r.value, r.config_hash,
-                         r.parameters, blob))
+            rows.append((r.run_id, r.status, r.created, r.dataset, r.model, r.metric, r.direction, r.value,
+                         r.config_hash, r.parameters, r.seed, blob))
+        conn = self.connect()
+        insert_sql = f"INSERT OR REPLACE INTO runs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
         def write() -> list[bool]:
             conn.execute("BEGIN IMMEDIATE")
@@ -121,71 +168,148 @@ class Store:
                     if old is not None and old[0] == row[-1]:
                         written.append(False)
                         continue
-                    conn.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+                    conn.execute(insert_sql, row)
                     written.append(True)
                 conn.execute("COMMIT")
                 return written
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
 
         return _retry(write)
 
     # ------------------------------------------------------------------ reading
+    def _read(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read query; an absent database reads as empty (and is not created)."""
+        if self._conn is None and not self.path.exists():
+            return []
+        return _retry(lambda: self.connect().execute(sql, args).fetchall())
+
+    def run_ids(self) -> list[str]:
+        """Every stored run id."""
+        return [r[0] for r in self._read("SELECT run_id FROM runs ORDER BY run_id")]
+
+    def datasets(self) -> list[str]:
+        """The dataset ids that have at least one stored run."""
+        return [r[0] for r in self._read("SELECT DISTINCT dataset FROM runs ORDER BY dataset")]
+
     def get(self, run_id: str) -> dict[str, Any]:
         """The record of ``run_id``; an unknown id is an error naming the closest ids."""
         from medhub.core.errors import closest
 
-        row = _retry(lambda: self.connect().execute("SELECT record FROM runs WHERE run_id = ?", (run_id,)).fetchone())
-        if row is None:
-            ids = [r[0] for r in self.connect().execute("SELECT run_id FROM runs")]
-            near = closest(run_id, ids, n=3)
+        rows = self._read("SELECT record FROM runs WHERE run_id = ?", (run_id,))
+        if not rows:
+            ids = self.run_ids()
+            prefixed = [i for i in ids if i.startswith(run_id)]
+            if len(prefixed) == 1 and run_id:
+                return self.get(prefixed[0])
+            near = (prefixed or closest(run_id, ids, n=3))[:3]
             hint = f"; closest: {', '.join(near)}" if near else ""
-            raise MedhubError(f'no run "{run_id}" in the leaderboard {self.path}{hint}; list runs with: hub leaderboard')
-        return json.loads(row[0])
+            raise MedhubError(f'no run "{run_id}" in the leaderboard {self.path}{hint}; '
+                              "list runs with: hub leaderboard")
+        return json.loads(rows[0][0])
 
-    def query(self, dataset: str | None = None, model: str | None = None) -> list[dict[str, Any]]:
-        """Records whose dataset / model id match the given ids or fnmatch patterns."""
-        sql, args = "SELECT record, dataset, model FROM runs", []
-        if dataset and not any(ch in dataset for ch in "*?["):
-            sql, args = sql + " WHERE dataset = ?", [dataset]
-        rows = _retry(lambda: self.connect().execute(sql, args).fetchall())
-        return [json.loads(rec) for rec, ds, mo in rows
-                if (not dataset or fnmatch(ds, dataset)) and (not model or fnmatch(mo, model))]
+    def query(self, dataset: str | None = None, model: str | None = None, status: str | None = None,
+              limit: int | None = None) -> list[dict[str, Any]]:
+        """Records whose dataset / model id match the given ids or fnmatch patterns (oldest first)."""
+        where, args = [], []
+        for column, pattern in (("dataset", dataset), ("model", model)):
+            if pattern and not any(ch in pattern for ch in "*?["):
+                where.append(f"{column} = ?")
+                args.append(pattern)
+            elif pattern and _glob(pattern) is not None:
+                where.append(f"{column} GLOB ?")
+                args.append(_glob(pattern))
+        if status:
+            where.append("status = ?")
+            args.append(status)
+        sql = "SELECT record, dataset, model FROM runs" + (f" WHERE {' AND '.join(where)}" if where else "")
+        sql += " ORDER BY created, run_id"
+        out = []
+        for blob, ds, mo in self._read(sql, args):
+            if (not dataset or fnmatchcase(ds, dataset)) and (not model or fnmatchcase(mo, model)):
+                out.append(json.loads(blob))
+                if limit is not None and len(out) >= limit:
+                    break
+        return out
 
-    def count(self) -> int:
-        """Number of stored runs."""
-        return int(_retry(lambda: self.connect().execute("SELECT COUNT(*) FROM runs").fetchone()[0]))
+    def count(self, dataset: str | None = None) -> int:
+        """Number of stored runs (of one dataset id when given)."""
+        if dataset:
+            rows = self._read("SELECT COUNT(*) FROM runs WHERE dataset = ?", (dataset,))
+        else:
+            rows = self._read("SELECT COUNT(*) FROM runs")
+        return int(rows[0][0]) if rows else 0
+
+
+def read_result_file(path: Path | str) -> dict[str, Any]:
+    """Read and validate one result.json; errors name the file and the field."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MedhubError(f"{path}: no such file; import result.json files written by hub run "
+                          "(in $MEDHUB_HOME/runs/<run_id>/)") from None
+    except IsADirectoryError:
+        raise MedhubError(f"{path}: a folder; give its result.json ({path / 'result.json'})") from None
+    except OSError as exc:
+        raise MedhubError(f"{path}: cannot read it ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise MedhubError(f"{path}: not a UTF-8 text file; give a result.json written by hub run") from None
+    except ValueError as exc:
+        raise MedhubError(f"{path}: not JSON ({exc})") from None
+    validate(record, str(path))
+    return record
 
 
 def save_result(record: dict[str, Any], run_dir: Path | str) -> Path:
-    """Validate ``record``, write ``run_dir/result.json`` atomically and insert it into the store."""
+    """Validate ``record``, write ``run_dir/result.json`` atomically and insert it into the default store."""
     from medhub.core.state import write_json_atomic
 
-    validate(record, f"result of run {record.get('run_id', '?')}")
+    run_id = record.get("run_id", "?") if isinstance(record, dict) else "?"
+    validate(record, f"result of run {run_id}")
     path = Path(run_dir) / "result.json"
     write_json_atomic(path, record)
-    store = Store()
-    try:
-        store.insert(record)
-    finally:
-        store.close()
+    with Store() as store:
+        store.insert_many([record])
     return path
 
 
+def insert(record: dict[str, Any]) -> bool:
+    """Validate and insert one record into the default store; False when the identical record was there."""
+    with Store() as store:
+        return store.insert(record)
+
+
+def get(run_id: str) -> dict[str, Any]:
+    """The stored record of ``run_id`` (a unique prefix works); unknown ids raise naming the closest ones."""
+    with Store() as store:
+        return store.get(run_id)
+
+
+def query(dataset: str | None = None, model: str | None = None, status: str | None = None,
+          limit: int | None = None) -> list[dict[str, Any]]:
+    """Stored records matching dataset / model ids or fnmatch patterns, oldest first."""
+    with Store() as store:
+        return store.query(dataset, model, status, limit)
+
+
 def import_files(paths: Iterable[Path | str], store: Store | None = None) -> list[str]:
-    """Validate every result.json first, then insert them all in one transaction; returns the run ids."""
-    records = []
-    for path in paths:
-        path = Path(path)
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise MedhubError(f"{path}: cannot read it ({exc.strerror})") from None
-        except ValueError as exc:
-            raise MedhubError(f"{path}: not JSON ({exc})") from None
-        validate(record, str(path))
-        records.append(record)
-    store = store or Store()
-    store.insert_many(records)
+    """Validate every result.json first, then insert them all in one transaction; returns the run ids.
+
+    One bad file raises MedhubError naming the file and the field, and nothing is inserted.
+    """
+    records = [read_result_file(p) for p in paths]
+    if not records:
+        raise MedhubError("no result.json files given; usage: hub leaderboard import FILE...")
+    seen: dict[str, int] = {}
+    for i, record in enumerate(records):
+        seen[record["run_id"]] = i  # a run id given twice: the later file wins, like a second import
+    records = [records[i] for i in sorted(seen.values())]
+    if store is None:
+        with Store() as own:
+            own.insert_many(records)
+    else:
+        store.insert_many(records)
     return [r["run_id"] for r in records]

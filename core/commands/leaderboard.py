@@ -4,36 +4,48 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 NAME = "leaderboard"
 HELP = "rank stored runs per dataset (table|json|csv|markdown|html); show RUN_ID; import FILE..."
+DESCRIPTION = """Rank the runs stored in $MEDHUB_HOME/leaderboard.sqlite per dataset, by the dataset's ranking
+metric in its direction (ties: the earlier run first; runs without a value last; * marks each model's best run).
+
+  hub leaderboard [--dataset ID|PATTERN] [--model PATTERN] [--metric NAME] [--format FMT] [--out FILE]
+  hub leaderboard show RUN_ID [--json]
+  hub leaderboard import FILE...      (result.json files, e.g. from another machine)"""
 ORDER = 30
 FORMATS = ("table", "json", "csv", "markdown", "html")
+SUFFIX_FORMATS = {".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "markdown", ".html": "html",
+                  ".htm": "html", ".txt": "table"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", nargs="?", choices=("show", "import"), help="show one run, or import result.json files")
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("action", nargs="?", choices=("show", "import"),
+                        help="show one run, or import result.json files")
     parser.add_argument("items", nargs="*", metavar="RUN_ID|FILE", help="the run id (show) or files (import)")
-    parser.add_argument("--dataset", help="dataset id or fnmatch pattern")
-    parser.add_argument("--model", help="model id or fnmatch pattern")
-    parser.add_argument("--metric", help="rank by this aggregate metric instead of the dataset's ranking metric")
-    parser.add_argument("--format", choices=FORMATS, default="table")
-    parser.add_argument("--out", type=Path, help="write to FILE instead of stdout")
-    parser.add_argument("--json", action="store_true", help="same as --format json (for show: the record)")
+    parser.add_argument("--dataset", metavar="ID|PATTERN", help="dataset id or fnmatch pattern (e.g. 'decathlon/*')")
+    parser.add_argument("--model", metavar="PATTERN", help="model id or fnmatch pattern")
+    parser.add_argument("--metric", metavar="NAME", help="rank by this aggregate metric instead of each dataset's "
+                        "ranking metric (direction from the metric registry)")
+    parser.add_argument("--format", choices=FORMATS, default=None,
+                        help="output format (default: table, or from the --out suffix: .json .csv .md .html)")
+    parser.add_argument("--out", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+    parser.add_argument("--json", action="store_true", help="same as --format json; for show: the whole record")
 
 
 def run(args: argparse.Namespace) -> int:
     """Dispatch to the listing, ``show`` or ``import``."""
     from medhub.core.errors import MedhubError
-    from medhub.core.output import info, print_json
+    from medhub.core.output import info
     from medhub.leaderboard.store import Store, import_files
 
-    store = Store()
-    try:
+    with Store() as store:
         if args.action == "show":
             if len(args.items) != 1:
-                raise MedhubError("hub leaderboard show needs exactly one RUN_ID")
-            print_json(store.get(args.items[0]))
+                raise MedhubError("hub leaderboard show needs exactly one RUN_ID (list them with: hub leaderboard)")
+            show(store.get(args.items[0]), args.json)
             return 0
         if args.action == "import":
             if not args.items:
@@ -42,29 +54,107 @@ def run(args: argparse.Namespace) -> int:
             info(f"imported {len(ids)} run(s): {', '.join(ids)}")
             return 0
         if args.items:
-            raise MedhubError(f"unexpected argument(s) {' '.join(args.items)}: use hub leaderboard show RUN_ID")
+            raise MedhubError(f"unexpected argument(s) {' '.join(map(str, args.items))}: "
+                              "use hub leaderboard show RUN_ID or hub leaderboard import FILE...")
         return listing(store, args)
-    finally:
-        store.close()
 
 
-def listing(store, args: argparse.Namespace) -> int:
-    """Rank the matching runs and render them."""
+def output_format(args: argparse.Namespace) -> str:
+    """The chosen format: --json, --format, the --out suffix, else table."""
+    if args.json:
+        return "json"
+    if args.format:
+        return str(args.format)
+    if args.out is not None:
+        return SUFFIX_FORMATS.get(args.out.suffix.lower(), "table")
+    return "table"
+
+
+def listing(store: Any, args: argparse.Namespace) -> int:
+    """Rank the matching runs and render them (an empty selection is a friendly message, exit 0)."""
     from medhub.core.output import info
     from medhub.leaderboard.ranking import rank
     from medhub.leaderboard.render import RENDERERS
 
-    fmt = "json" if args.json else args.format
+    fmt = output_format(args)
     records = store.query(args.dataset, args.model)
-    if not records and fmt != "json":
-        info("no runs yet" + (" match the filters" if args.dataset or args.model else "") +
-             ": train one with hub run")
-    text = RENDERERS[fmt](rank(records, args.metric)) if records else ("[]\n" if fmt == "json" else "")
-    if args.out:
+    notes: list[str] = []
+    ranking = rank(records, args.metric, notes) if records else {}
+    for note in notes:
+        info(f"note: {note}")
+    if not ranking:
+        if args.dataset or args.model:
+            stored = store.datasets()
+            known = f"; datasets with runs: {', '.join(stored[:20])}" if stored else ""
+            info(f"no runs match --dataset {args.dataset or '*'} --model {args.model or '*'}{known}")
+        else:
+            info("no runs yet: train one with hub run DATASET MODEL, or import result.json files with "
+                 "hub leaderboard import FILE...")
+        if fmt != "json":
+            return 0
+    text = RENDERERS[fmt](ranking) if ranking else "[]\n"
+    if args.out is not None:
         from medhub.core.state import write_text_atomic
 
         write_text_atomic(args.out, text)
-        info(f"wrote {args.out}")
+        info(f"wrote {args.out} ({fmt}, {sum(len(r) for r in ranking.values())} run(s))")
     else:
         print(text, end="")
     return 0
+
+
+def show(record: dict[str, Any], as_json: bool) -> None:
+    """Print one run: the whole record with ``--json``, else a readable summary."""
+    from medhub.core.output import format_table, print_json
+
+    if as_json:
+        print_json(record)
+        return
+    ds, model, dev, rk = record["dataset"], record["model"], record["devices"], record["ranking"]
+    split = ds["split"]
+    fold = f" fold {split.get('fold')}/{split.get('folds')}" if split.get("fold") is not None else ""
+    parallel = dev["parallel"]
+    lines = [
+        f"run        {record['run_id']} ({record['status']})",
+        f"time       {record['created']} -> {record.get('finished') or '?'}",
+        f"dataset    {ds['id']} v{ds['version']} (data {ds['fingerprint']}; split {split['name']}{fold}, "
+        f"seed {split.get('seed')}, manifest {split['fingerprint']})",
+        f"model      {model['id']} ({model['parameters']:,} parameters) {_compact(model['hparams'])}",
+        f"ranking    {rk['metric']} ({rk['direction']}) = {rk['value'] if rk['value'] is not None else 'no value'}",
+        f"config     {record['config_hash']} seed {record['seed']}",
+        f"devices    {dev['device']} {dev.get('names', [])} amp {dev.get('amp', 'off')}, parallel "
+        f"{parallel['mode']} x{parallel.get('world_size', 1)}" + (f" stages {parallel['stages']}"
+                                                                  if parallel.get("stages") else ""),
+        "timings    " + ", ".join(f"{k} {v}" for k, v in record["timings"].items()),
+        "versions   " + ", ".join(f"{k} {v}" for k, v in record["versions"].items() if k != "plugins"),
+        "plugins    " + (", ".join(f"{k} {v}" for k, v in (record["versions"].get("plugins") or {}).items()) or "-"),
+        f"git        {record.get('git_commit') or '-'}",
+    ]
+    agg = record["metrics"]["aggregate"]
+    per_label = record["metrics"].get("per_label") or {}
+    print("\n".join(lines))
+    if agg:
+        print("\naggregate metrics\n" + format_table([(k, _num(v)) for k, v in agg.items()], ["metric", "value"]))
+    if per_label:
+        names = sorted({m for row in per_label.values() if isinstance(row, dict) for m in row})
+        rows = [(label, *[_num(row.get(m)) for m in names])
+                for label, row in per_label.items() if isinstance(row, dict)]
+        print("\nper label\n" + format_table(rows, ["label", *names]))
+    n_cases = len(record["metrics"].get("per_case", []))
+    print(f"\nper-case rows: {n_cases} (hub leaderboard show {record['run_id']} --json for all of them)")
+    arts = record.get("artifacts") or {}
+    if arts:
+        print("\nartifacts\n" + "\n".join(f"  {k:<16}{v}" for k, v in arts.items() if v))
+
+
+def _num(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return "" if value is None else str(value)
+
+
+def _compact(value: Any) -> str:
+    import json
+
+    text = json.dumps(value, separators=(",", ":"), default=str)
+    return text if len(text) <= 100 else text[:99] + "…"

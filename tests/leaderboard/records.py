@@ -24,3 +24,33 @@ def make_record(run_id: str = "run-1", dataset: str = "synthetic/spheres", model
         "versions": {"medhub": "0.1.0", "torch": "2.13.0", "python": "3.11", "plugins": {}},
         "git_commit": None, "artifacts": {"run_dir": "/tmp/x"}, "onnx_max_abs_diff": None, "history": [],
     })
+
+
+def runner_record(run_id: str = "20261123-101500-spheres-unet3d-ab12") -> dict:
+    """A record shaped exactly like the one ``hub run`` writes (segmentation, with null and "inf" values)."""
+    record = make_record(run_id, per_case=[
+        {"case": "spheres_001", "label": 1, "dice": 0.8, "hd95": 2.0, "nsd": 0.9},
+        {"case": "spheres_001", "label": 2, "dice": 0.0, "hd95": "inf", "nsd": None},
+        {"case": "spheres_002", "label": 1, "dice": None, "hd95": None, "nsd": None},
+    ])
+    record["metrics"]["aggregate"] = {"dice": 0.81, "hd95": "inf", "nsd": 0.9}
+    record["metrics"]["per_label"] = {"1": {"dice": 0.8}, "2": {"dice": 0.82}}
+    record["ranking"]["value"] = 0.81
+    record["model"]["parameters"] = 350818
+    record["devices"]["parallel"] = {"mode": "model-parallel", "world_size": 1, "stages": [[0, 3], [3, 6]]}
+    record["artifacts"] = {"run_dir": "/r", "config": "/r/config.json", "checkpoint_best": "/r/best.pt",
+                           "checkpoint_last": "/r/last.pt", "onnx": None, "tensorboard": "/r/tensorboard"}
+    record["history"] = [{"epoch": 1, "loss": 0.5, "val": {"dice": 0.7}}]
+    record["onnx_max_abs_diff"] = 1.2e-6
+    record["git_commit"] = "0" * 40
+    record["versions"]["plugins"] = {"medhub": "0.1.0"}
+    return record
+
+
+def classification_record(run_id: str = "cls-1") -> dict:
+    """A classification record: dataset-level metrics, per-case rows with target / prediction / score."""
+    record = make_record(run_id, dataset="synthetic/blobs", model="resnet18", metric="auc", value=0.9, per_case=[
+        {"case": f"b{i}", "target": i % 2, "prediction": i % 2, "score": [0.2, 0.8]} for i in range(4)])
+    record["metrics"]["aggregate"] = {"auc": 0.9, "accuracy": 0.75}
+    record["metrics"]["per_label"] = {}
+    return record

@@ -1,78 +1,70 @@
-"""The HTML report rendered by a real headless Chromium: table rows and SVG plots exist and draw pixels."""
+"""The HTML report: its structure, and a real headless Chromium that runs its script and draws table and plots."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
-import zlib
 
 import numpy as np
 import pytest
 
 from medhub.leaderboard.ranking import rank
 from medhub.leaderboard.render import render_html
-from tests.leaderboard.records import make_record
+from tests.leaderboard.records import classification_record, make_record
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-
-
-def png_pixels(data: bytes) -> np.ndarray:
-    """Decode an 8-bit RGB/RGBA non-interlaced PNG (what Chromium writes) into an array."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, chunks, header = 8, [], None
-    while pos < len(data):
-        n = int.from_bytes(data[pos:pos + 4], "big")
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
-        if kind == b"IHDR":
-            header = body
-        elif kind == b"IDAT":
-            chunks.append(body)
-        pos += 12 + n
-    width, height = int.from_bytes(header[0:4], "big"), int.from_bytes(header[4:8], "big")
-    channels = {2: 3, 6: 4}[header[9]]
-    raw = np.frombuffer(zlib.decompress(b"".join(chunks)), np.uint8).reshape(height, 1 + width * channels)
-    out = np.zeros((height, width * channels), np.int32)
-    prev = np.zeros(width * channels, np.int32)
-    for y in range(height):  # undo the PNG row filters
-        kind, row = raw[y, 0], raw[y, 1:].astype(np.int32)
-        cur = np.zeros_like(row)
-        for x in range(row.size):
-            a = cur[x - channels] if x >= channels else 0
-            b = prev[x]
-            c = prev[x - channels] if x >= channels else 0
-            if kind == 0:
-                pred = 0
-            elif kind == 1:
-                pred = a
-            elif kind == 2:
-                pred = b
-            elif kind == 3:
-                pred = (a + b) // 2
-            else:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
-            cur[x] = (row[x] + pred) & 0xFF
-        out[y], prev = cur, cur
-    return out.reshape(height, width, channels)[..., :3]
+CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
+         "--hide-scrollbars"]
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary on PATH (apt-get install chromium)")
+def report_records():
+    cases = [{"case": f"c{i}", "label": 1 + i % 2, "dice": 0.5 + i / 40, "hd95": 1.0 + i} for i in range(12)]
+    cases.append({"case": "c99", "label": 1, "dice": 0.0, "hd95": "inf"})
+    return [make_record("run-a", value=0.7, per_case=cases),
+            make_record("run-b", value=0.8, model="vnet", per_case=cases),
+            make_record("run-c", value=None, per_case=[]),
+            classification_record("cls-1")]
+
+
+def test_report_structure_is_self_contained():
+    page = render_html(rank(report_records()))
+    assert page.count("<section") == 2 and page.count('<tr class="run') == 4
+    assert page.count('<svg class="dist"') == 2                      # dice and hd95 for spheres; none for blobs
+    assert page.count("<circle") == 13 + 13 + 12 + 12             # inf hd95 values are left out of the plot
+    assert "dataset-level metrics only" in page and "no per-case dice" in page
+    assert re.search(r"<(link|img|script)[^>]+(src|href)=", page) is None and "http" not in page
+    assert "&lt;" not in render_html(rank([make_record("<b>")])).split("<body>")[0]
+    assert "&lt;b&gt;" in render_html(rank([make_record("<b>")]))   # ids are escaped
+
+
+def chromium(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([CHROMIUM, *FLAGS, *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary on PATH: apt-get install chromium to run this test")
 def test_report_renders_in_headless_chromium(tmp_path):
-    cases = [{"case": f"c{i}", "label": 1, "dice": 0.5 + i / 40} for i in range(12)]
-    records = [make_record("run-a", value=0.7, per_case=cases), make_record("run-b", value=0.8, model="vnet", per_case=cases)]
+    from PIL import Image
+
     page = tmp_path / "report.html"
-    page.write_text(render_html(rank(records)))
-    dom = subprocess.run([CHROMIUM, *FLAGS, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
+    page.write_text(render_html(rank(report_records())))
+    dom = chromium("--dump-dom", page.as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
-    assert dom.stdout.count("<tr") >= 5 and dom.stdout.count("<circle") == 24 and "run-b" in dom.stdout
+    html = dom.stdout
+    assert 'data-ready="1"' in html                                   # the inline script ran without error
+    assert html.count('<tr class="run') == 4 and html.count("<svg") == 2 and html.count("<circle") == 50
+    assert "run-b" in html and "<details>" in html
     shot = tmp_path / "shot.png"
-    proc = subprocess.run([CHROMIUM, *FLAGS, f"--screenshot={shot}", "--window-size=900,700", "--hide-scrollbars",
-                           page.as_uri()], capture_output=True, text=True, timeout=120)
+    proc = chromium(f"--screenshot={shot}", "--window-size=1200,900", page.as_uri())
     assert proc.returncode == 0 and shot.is_file(), proc.stderr[-2000:]
-    pixels = png_pixels(shot.read_bytes())
-    assert pixels.shape[:2] == (700, 900)
-    dark = (pixels.sum(axis=2) < 200).mean()         # text and borders
-    blue = ((pixels[..., 2] > 150) & (pixels[..., 0] < 150)).sum()  # the strip plot's dots
-    assert dark > 0.002 and blue > 50
+    pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    assert pixels.shape == (900, 1200, 3)
+    non_white = pixels.sum(axis=2) < 720
+    assert non_white.mean() > 0.03                                    # not a blank page
+    table_band = non_white[:400]
+    assert table_band[:, :600].mean() > 0.05                          # the tables drew text, borders, shading
+    header_blue = (np.abs(pixels - [0xEE, 0xF2, 0xF8]).sum(axis=2) < 6).sum()
+    best_green = (np.abs(pixels - [0xF3, 0xF8, 0xEE]).sum(axis=2) < 6).sum()
+    dots = ((pixels[..., 2] > 140) & (pixels[..., 0] < 120) & (pixels[..., 1] < 160)).sum()  # label 1 dots
+    orange = ((pixels[..., 0] > 180) & (pixels[..., 1] > 100) & (pixels[..., 1] < 170) & (pixels[..., 2] < 90)).sum()
+    assert header_blue > 2000 and best_green > 2000 and dots > 100 and orange > 50

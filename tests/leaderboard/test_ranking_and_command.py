@@ -6,69 +6,127 @@ import csv
 import io
 import json
 
-from medhub.leaderboard import load
+import pytest
+
+from medhub.core.errors import MedhubError
+from medhub.leaderboard import load, load_cases
 from medhub.leaderboard.ranking import rank
 from medhub.leaderboard.store import Store
-from tests.leaderboard.records import make_record
+from tests.leaderboard.records import classification_record, make_record, runner_record
 
 
 def fill(records):
-    store = Store()
-    for r in records:
-        store.insert(r)
-    store.close()
+    with Store() as store:
+        store.insert_many(records)
+
+
+def ids(rows):
+    return [r.record["run_id"] for r in rows]
 
 
 def test_rank_orders_by_direction_time_and_marks_best_per_model():
     recs = [
         make_record("a", value=0.7, created="2026-01-01T00:00:00+00:00"),
         make_record("b", value=0.9, created="2026-01-02T00:00:00+00:00", model="vnet"),
-        make_record("c", value=0.7, created="2025-12-31T00:00:00+00:00"),
+        make_record("c", value=0.7, created="2026-01-01T01:00:00+02:00"),   # = 2025-12-31T23:00Z: earlier than a
         make_record("d", value=None),
         make_record("e", dataset="x/mae", metric="mae", direction="min", value=3.0),
         make_record("f", dataset="x/mae", metric="mae", direction="min", value=1.0),
     ]
     ranking = rank(recs)
+    assert list(ranking) == ["synthetic/spheres", "x/mae"]
     spheres = ranking["synthetic/spheres"]
-    assert [r.record["run_id"] for r in spheres] == ["b", "c", "a", "d"]
+    assert ids(spheres) == ["b", "c", "a", "d"] and [r.rank for r in spheres] == [1, 2, 3, 4]
     assert [r.best_of_model for r in spheres] == [True, True, False, False]
-    assert [r.record["run_id"] for r in ranking["x/mae"]] == ["f", "e"]
-    by_hd95 = rank(recs[:3], metric="hd95")["synthetic/spheres"]
-    assert by_hd95[0].direction == "min" and by_hd95[0].value == 2.5
+    assert ids(ranking["x/mae"]) == ["f", "e"] and ranking["x/mae"][0].direction == "min"
+
+
+def test_metric_option_uses_the_registry_direction_and_notes_unknown_metrics():
+    recs = [make_record("a", value=0.7), make_record("b", value=0.9)]
+    recs[0]["metrics"]["aggregate"]["hd95"] = 1.0
+    recs[1]["metrics"]["aggregate"]["hd95"] = "inf"
+    by_hd95 = rank(recs, metric="hd95")["synthetic/spheres"]     # registered: lower is better; inf is worst
+    assert by_hd95[0].direction == "min" and ids(by_hd95) == ["a", "b"] and by_hd95[1].value == float("inf")
+    recs[0]["metrics"]["aggregate"]["custom"] = 1.0
+    recs[1]["metrics"]["aggregate"]["custom"] = 2.0
+    notes: list[str] = []
+    custom = rank(recs, metric="custom", notes=notes)["synthetic/spheres"]
+    assert ids(custom) == ["b", "a"] and custom[0].direction == "max"
+    assert notes and 'metric "custom" is not in the metric registry' in notes[0]
+    with pytest.raises(MedhubError, match='--metric "hd96".*did you mean hd95'):
+        rank(recs, metric="hd96")
+
+
+def test_metric_option_leaves_out_datasets_without_that_metric():
+    notes: list[str] = []
+    ranking = rank([make_record("a"), classification_record("c")], metric="accuracy", notes=notes)
+    assert list(ranking) == ["synthetic/blobs"] and "synthetic/spheres: no run has metric accuracy" in notes[0]
 
 
 def test_leaderboard_formats(hub, tmp_path):
     fill([make_record("a", value=0.7), make_record("b", value=0.9, model="vnet"),
           make_record("z", dataset="other/set", value=0.1)])
     code, out, _ = hub("leaderboard", "--dataset", "synthetic/*")
-    assert code == 0 and out.index("b") < out.index("a ") and "other/set" not in out
+    lines = out.splitlines()
+    assert code == 0 and "ranked by dice (higher is better)" in lines[0] and "other/set" not in out
+    assert lines[1].split()[:6] == ["rank", "best", "run_id", "model", "dice", "(max)"]
+    assert [line.split()[0:4] for line in lines[3:5]] == [["1", "*", "b", "vnet"], ["2", "*", "a", "unet3d"]]
+    assert "0.9000" in lines[3] and "2.5000" in lines[3]                  # ranked metric, then hd95
     code, out, _ = hub("leaderboard", "--format", "json")
     assert [r["run_id"] for r in json.loads(out)] == ["z", "b", "a"]  # datasets by id, each ranked
+    assert json.loads(out)[1] == make_record("b", value=0.9, model="vnet")  # full records
     code, out, _ = hub("leaderboard", "--format", "csv", "--model", "vnet")
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert [r["run_id"] for r in rows] == ["b"] and rows[0]["value"] == "0.9000"
+    assert [r["run_id"] for r in rows] == ["b"] and rows[0]["value"] == "0.9" and rows[0]["hd95"] == "2.5"
+    assert rows[0]["direction"] == "max" and rows[0]["best"] == "*"
     code, out, _ = hub("leaderboard", "--format", "markdown")
-    assert "## synthetic/spheres" in out and "| 1 | * | b |" in out
-    code, _, err = hub("leaderboard", "--format", "html", "--out", tmp_path / "lb.html")
+    assert "## synthetic/spheres" in out and "| 1 | * | b | vnet | 0.9000 | 2.5000 |" in out
+    code, _, err = hub("leaderboard", "--out", tmp_path / "lb.html")        # format from the suffix
     page = (tmp_path / "lb.html").read_text()
-    assert code == 0 and page.count("<section") == 2 and "<svg" in page and "http" not in page.split("<body>")[1]
-    code, out, _ = hub("leaderboard", "show", "b")
-    assert code == 0 and json.loads(out)["run_id"] == "b"
-    code, _, err = hub("leaderboard", "show", "nope")
-    assert code == 1 and 'no run "nope"' in err
+    assert code == 0 and page.count("<section") == 2 and "<svg" in page and "wrote" in err
+    assert "http://" not in page and "https://" not in page              # nothing fetched
+    code, _, err = hub("leaderboard", "--metric", "nope")
+    assert code == 1 and "--metric" in err and "dice" in err
 
 
-def test_empty_leaderboard_is_friendly(hub):
+def test_show_prints_a_summary_or_the_record(hub):
+    record = runner_record()
+    fill([record])
+    code, out, _ = hub("leaderboard", "show", record["run_id"])
+    assert code == 0 and f"run        {record['run_id']} (completed)" in out
+    assert "350,818 parameters" in out and "model-parallel" in out and "hd95" in out and "inf" in out
+    code, out, _ = hub("leaderboard", "show", record["run_id"], "--json")
+    assert code == 0 and json.loads(out) == record
+    code, _, err = hub("leaderboard", "show", "20261123-101500-spheres-unet3d-ab13")
+    assert code == 1 and "no run" in err and "closest: 20261123-101500-spheres-unet3d-ab12" in err
+    code, _, err = hub("leaderboard", "show")
+    assert code == 1 and "exactly one RUN_ID" in err
+
+
+def test_empty_leaderboard_is_friendly(hub, medhub_home):
     code, out, err = hub("leaderboard")
-    assert code == 0 and "no runs yet" in err
+    assert code == 0 and out == "" and "no runs yet" in err
     code, out, _ = hub("leaderboard", "--json")
     assert code == 0 and json.loads(out) == []
+    assert not (medhub_home / "leaderboard.sqlite").exists()
+    fill([make_record("a")])
+    code, out, err = hub("leaderboard", "--dataset", "decathlon/*", "--format", "html")
+    assert code == 0 and out == "" and "datasets with runs: synthetic/spheres" in err
 
 
-def test_import_command_and_dataframe(hub, tmp_path):
+def test_import_command_and_dataframes(hub, tmp_path):
     path = tmp_path / "result.json"
-    path.write_text(json.dumps(make_record("imported", value=0.5)))
+    path.write_text(json.dumps(runner_record("imported")))
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**make_record("bad"), "ranking": {"metric": "dice", "value": 0.5}}))
+    code, _, err = hub("leaderboard", "import", path, bad)
+    assert code == 1 and "bad.json" in err and "record.ranking.direction: missing" in err
+    assert Store().count() == 0
     code, _, err = hub("leaderboard", "import", path)
     assert code == 0 and "imported 1 run" in err
+    fill([make_record("second", value=0.95, model="vnet")])
     frame = load()
-    assert list(frame["run_id"]) == ["imported"] and frame.loc[0, "dice"] == 0.5 and frame.loc[0, "hd95"] == 2.5
+    assert list(frame["run_id"]) == ["second", "imported"] and list(frame["rank"]) == [1, 2]
+    assert frame.loc[1, "dice"] == 0.81 and frame.loc[1, "hd95"] == float("inf") and frame["best_of_model"].all()
+    cases = load_cases(model="unet3d")
+    assert len(cases) == 3 and cases["hd95"].tolist()[:2] == [2.0, float("inf")] and cases["dice"].isna().sum() == 1

@@ -1,4 +1,4 @@
-"""The SQLite store: validation, idempotent inserts, concurrent writers, a killed writer, imports."""
+"""The SQLite store: idempotent inserts, migrations, concurrent writers, a killed writer, imports."""
 
 from __future__ import annotations
 
@@ -9,55 +9,98 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from medhub.core.errors import MedhubError
-from medhub.leaderboard.record import schema, schema_errors, validate
-from medhub.leaderboard.store import Store, import_files, save_result
-from tests.leaderboard.records import make_record
+from medhub.leaderboard import store as store_mod
+from medhub.leaderboard.record import validate
+from medhub.leaderboard.store import MIGRATIONS, STORE_VERSION, Store, import_files, save_result
+from tests.leaderboard.records import make_record, runner_record
 
-
-def test_schema_file_agrees_with_jsonschema():
-    jsonschema = pytest.importorskip("jsonschema")
-    good = make_record()
-    jsonschema.validate(good, schema())
-    assert schema_errors(good, schema()) == []
-    bad = make_record()
-    bad["ranking"]["direction"] = "up"
-    with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(bad, schema())
-    assert schema_errors(bad, schema())
-
-
-@pytest.mark.parametrize("mutate,field", [
-    (lambda r: r.pop("dataset"), "record.dataset: missing"),
-    (lambda r: r["model"].update(parameters="many"), "record.model.parameters"),
-    (lambda r: r.update(schema=2), "record.schema"),
-    (lambda r: r["ranking"].update(value="high"), "record.ranking.value"),
-])
-def test_invalid_records_name_the_field(mutate, field):
-    record = make_record()
-    mutate(record)
-    with pytest.raises(MedhubError, match=field.replace(".", r"\.")):
-        validate(record, "x.json")
+ROOT = str(Path(__file__).resolve().parents[2])
 
 
 def test_save_writes_result_json_and_inserts_once(medhub_home, tmp_path):
+    record = runner_record()
+    path = save_result(record, tmp_path / "runs" / "r1")
+    assert json.loads(path.read_text()) == record and not list(path.parent.glob("*.tmp"))
+    with Store() as store:
+        assert store.path == medhub_home / "leaderboard.sqlite"
+        assert store.count() == 1 and store.get(record["run_id"]) == record
+        assert store.insert(record) is False             # same content: nothing written
+        changed = runner_record()
+        changed["ranking"]["value"] = 0.9
+        assert store.insert(changed) is True and store.count() == 1   # newer content replaces
+        assert store.get(record["run_id"])["ranking"]["value"] == 0.9
+        conn = store.connect()
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 10000
+        indexes = {r[1] for r in conn.execute("PRAGMA index_list(runs)")}
+        assert "runs_dataset" in indexes and store.version() == STORE_VERSION
+
+
+def test_save_result_refuses_an_invalid_record_and_writes_nothing(medhub_home, tmp_path):
     record = make_record()
-    path = save_result(record, tmp_path / "runs" / "run-1")
-    assert json.loads(path.read_text()) == record
-    store = Store()
-    assert store.count() == 1 and store.get("run-1") == record
-    assert store.insert(record) is False            # same content: nothing written
-    changed = make_record(value=0.9)
-    assert store.insert(changed) is True and store.count() == 1
-    assert store.get("run-1")["ranking"]["value"] == 0.9
-    with pytest.raises(MedhubError, match='no run "run-2".*closest: run-1'):
-        store.get("run-2")
-    mode = sqlite3.connect(str(medhub_home / "leaderboard.sqlite")).execute("PRAGMA journal_mode").fetchone()[0]
-    assert mode == "wal"
-    store.close()
+    del record["seed"]
+    with pytest.raises(MedhubError, match=r"result of run run-1.*record\.seed: missing"):
+        save_result(record, tmp_path / "r")
+    assert not (tmp_path / "r" / "result.json").exists() and Store().count() == 0
+
+
+def test_module_functions_use_the_default_store(medhub_home):
+    assert store_mod.query() == [] and not (medhub_home / "leaderboard.sqlite").exists()  # reading creates nothing
+    assert store_mod.insert(make_record("20261123-aaaa", value=0.5)) is True
+    store_mod.insert(make_record("20261123-bbbb", model="vnet", dataset="other/x"))
+    assert [r["run_id"] for r in store_mod.query(dataset="synthetic/*")] == ["20261123-aaaa"]
+    assert [r["run_id"] for r in store_mod.query(model="v*")] == ["20261123-bbbb"]
+    assert store_mod.get("20261123-a")["run_id"] == "20261123-aaaa"  # unique prefix
+    with pytest.raises(MedhubError, match='no run "20261123-cccc".*closest: 20261123-'):
+        store_mod.get("20261123-cccc")
+
+
+def test_fnmatch_sets_and_case_sensitivity_in_query(medhub_home):
+    for rid, ds in (("a", "synthetic/spheres"), ("b", "other/x"), ("c", "Synthetic/upper")):
+        store_mod.insert(make_record(rid, dataset=ds))
+    assert sorted(r["run_id"] for r in store_mod.query(dataset="[so]*")) == ["a", "b"]
+    assert [r["run_id"] for r in store_mod.query(dataset="[!s]*")] == ["b", "c"]
+    assert [r["run_id"] for r in store_mod.query(dataset="synthetic/*")] == ["a"]
+
+
+def test_a_version_1_database_is_migrated_and_a_newer_one_refused(tmp_path):
+    db = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(str(db))
+    for statement in MIGRATIONS[1]:
+        conn.execute(statement)
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    conn.execute("INSERT INTO schema_version VALUES (1)")
+    rec = make_record("old-run")
+    rec["status"], rec["seed"] = "failed", 7
+    conn.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?)", ("old-run", rec["created"], "synthetic/spheres",
+                 "unet3d", "dice", "max", 0.8, "h", 1, json.dumps(rec)))
+    conn.commit()
+    conn.close()
+    with Store(db) as store:
+        assert store.version() == STORE_VERSION
+        assert store.query(status="failed")[0]["run_id"] == "old-run"
+        assert store.connect().execute("SELECT seed FROM runs").fetchone()[0] == 7
+        store.insert(make_record("new-run"))
+        assert store.count() == 2
+    conn = sqlite3.connect(str(db))
+    conn.execute("INSERT INTO schema_version VALUES (99)")
+    conn.execute("PRAGMA user_version = 99")
+    conn.commit()
+    conn.close()
+    with pytest.raises(MedhubError, match="newer medhub .store version 99"):
+        Store(db).count()
+
+
+def test_a_file_that_is_not_sqlite_is_a_clear_error(tmp_path):
+    db = tmp_path / "lb.sqlite"
+    db.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(MedhubError, match="not a usable leaderboard database.*hub leaderboard import"):
+        Store(db).insert(make_record())
 
 
 WRITER = """
@@ -65,22 +108,28 @@ import sys
 sys.path.insert(0, {root!r})
 from medhub.leaderboard.store import Store
 from tests.leaderboard.records import make_record
+worker = sys.argv[1]
+sys.stdin.readline()  # start together
 store = Store({db!r})
 for i in range({n}):
-    store.insert(make_record(run_id=f"w{{sys.argv[1]}}-{{i}}", value=i / 100))
+    store.insert(make_record(run_id=f"w{{worker}}-{{i}}", value=i / 100, model=f"m{{worker}}"))
 """
 
 
 def test_eight_concurrent_writers_lose_nothing(tmp_path):
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     db = tmp_path / "lb.sqlite"
     script = tmp_path / "writer.py"
-    script.write_text(WRITER.format(root=root, db=str(db), n=50))
-    procs = [subprocess.Popen([sys.executable, str(script), str(w)], stderr=subprocess.PIPE, text=True) for w in range(8)]
-    errors = [p.communicate(timeout=300)[1] for p in procs]
+    script.write_text(WRITER.format(root=ROOT, db=str(db), n=50))
+    procs = [subprocess.Popen([sys.executable, str(script), str(w)], stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for w in range(8)]
+    time.sleep(0.5)  # let them all import, then release them at once
+    errors = [p.communicate("go\n", timeout=300)[1] for p in procs]
     assert all(p.returncode == 0 for p in procs), errors
-    assert not any("locked" in e for e in errors)
-    assert Store(db).count() == 400
+    assert not any("locked" in e or "Traceback" in e for e in errors), errors
+    with Store(db) as store:
+        assert store.count() == 400
+        assert len(set(store.run_ids())) == 400
+        assert {w: len(store.query(model=f"m{w}")) for w in range(8)} == {w: 50 for w in range(8)}
 
 
 KILLED = """
@@ -89,34 +138,38 @@ sys.path.insert(0, {root!r})
 from medhub.leaderboard.store import Store
 from tests.leaderboard.records import make_record
 store = Store({db!r})
-print("ready", flush=True)
 i = 0
 while True:
-    store.insert(make_record(run_id=f"k-{{i}}", per_case=[{{"case": f"c{{j}}", "dice": 0.5}} for j in range(300)]))
+    batch = [make_record(run_id=f"k-{{i}}-{{j}}", per_case=[{{"case": f"c{{n}}", "dice": 0.5}} for n in range(200)])
+             for j in range(20)]
+    store.insert_many(batch)   # 20 records per transaction: all or none
     i += 1
+    if i == 3:
+        print("ready", flush=True)
 """
 
 
 def test_a_writer_killed_mid_insert_leaves_a_consistent_database(tmp_path):
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     db = tmp_path / "lb.sqlite"
     script = tmp_path / "killed.py"
-    script.write_text(KILLED.format(root=root, db=str(db)))
+    script.write_text(KILLED.format(root=ROOT, db=str(db)))
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "ready"
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGKILL)
+    time.sleep(0.3)
+    os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    assert proc.returncode == -signal.SIGKILL
     conn = sqlite3.connect(str(db))
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     n = conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
-    assert n > 0
+    assert n >= 60 and n % 20 == 0          # whole transactions only
     for (blob,) in conn.execute("SELECT record FROM runs"):
         validate(json.loads(blob))  # every stored row is a whole record
-    store = Store(db)
-    assert store.count() == n
-    store.insert(make_record(run_id="after"))
-    assert store.count() == n + 1
+    conn.close()
+    with Store(db) as store:
+        assert store.count() == n
+        store.insert(make_record(run_id="after"))
+        assert store.count() == n + 1
 
 
 def test_import_validates_everything_before_inserting(tmp_path):
@@ -126,12 +179,19 @@ def test_import_validates_everything_before_inserting(tmp_path):
     broken = make_record(run_id="bad")
     del broken["timings"]["train_s"]
     bad.write_text(json.dumps(broken))
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({**make_record(run_id="wrong"), "schema": 3}))
     notjson = tmp_path / "notjson.json"
     notjson.write_text("{")
     store = Store(tmp_path / "lb.sqlite")
     with pytest.raises(MedhubError, match=r"bad\.json.*record\.timings\.train_s: missing"):
         import_files([good, bad], store)
-    with pytest.raises(MedhubError, match="notjson.json: not JSON"):
-        import_files([notjson], store)
+    with pytest.raises(MedhubError, match=r"wrong\.json: record\.schema is 3.*newer medhub"):
+        import_files([good, wrong], store)
+    with pytest.raises(MedhubError, match=r"notjson\.json: not JSON"):
+        import_files([good, notjson], store)
+    with pytest.raises(MedhubError, match=r"missing\.json: no such file"):
+        import_files([good, tmp_path / "missing.json"], store)
     assert store.count() == 0
     assert import_files([good], store) == ["good"] and store.count() == 1
+    assert import_files([good], store) == ["good"] and store.count() == 1  # idempotent
