@@ -167,6 +167,8 @@ class LayoutInfo:
     The parser returns the dataset's official parts as lists of case dicts, at least ``"train"``
     (labelled cases) and, where the distribution has them, ``"test"`` and an official ``"val"``.
     ``verify(root, dataset) -> list[str]`` returns human-readable problems (missing / extra files).
+    ``submission`` names the challenge's package format (a :class:`medhub.core.submit.SubmissionFormat`
+    or ``"module:attribute"`` of one) used by ``hub submit``; None = medhub's default for the task.
     """
 
     id: str
@@ -174,10 +176,13 @@ class LayoutInfo:
     verify: Callable[..., Any] | str | None = None
     description: str = ""
     plugin: str = ""
+    submission: Any = None
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "parse": ref_name(self.parse), "verify": ref_name(self.verify),
-                "description": self.description, "plugin": self.plugin}
+                "description": self.description, "plugin": self.plugin,
+                "submission": ref_name(self.submission) if isinstance(self.submission, str) else
+                (type(self.submission).__name__ if self.submission is not None else None)}
 
 
 @dataclass

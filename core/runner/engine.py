@@ -161,6 +161,7 @@ class Trainer:
             "scheduler": self.scheduler.state_dict(), "state": self.state.__dict__,
             "rng_numpy": self.rng.bit_generator.state, "rng_torch": torch.get_rng_state(),
             "sampler": self.sampler.state() if hasattr(self.sampler, "state") else None,
+            "io": {"in_channels": self.in_channels, "out_channels": self.out_channels, "multilabel": self.multilabel},
         }
         tmp = path.with_suffix(".tmp")
         torch.save(blob, tmp)

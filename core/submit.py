@@ -1,0 +1,214 @@
+"""``hub submit``: a run's test-set predictions packaged in the challenge's format, validated before it is written.
+
+A format has two parts: ``build(manifest, cases, info, staging) -> list[Path]`` puts the files of the
+package in a staging folder, and ``check(package, cases, info) -> list[str]`` lists every problem of a
+package (missing or duplicated cases, wrong names, label values outside the dataset's labels, shapes or
+geometry differing from the test images, CSV columns and row counts). ``hub submit`` builds, checks, and
+only then moves the archive into place; a failing check leaves nothing behind and names each case.
+
+Built-in formats: ``nifti-archive`` (a zip of one label map per test case named like its test image; the
+Decathlon layout uses it, under the task's folder) and ``csv`` (``id,prediction`` rows: the default for
+classification and regression). A dataset plugin brings its own format through ``register_layouts``:
+``LayoutInfo(..., submission=SubmissionFormat(...))``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from medhub.core.errors import MedhubError
+
+
+@dataclass(frozen=True)
+class SubmissionFormat:
+    """A challenge's package: ``build`` writes the files, ``check`` lists problems, ``suffix`` of the archive."""
+
+    id: str
+    build: Callable[..., list[Path]]
+    check: Callable[..., list[str]]
+    suffix: str = ".zip"
+    description: str = ""
+
+
+# ----------------------------------------------------------------------------- NIfTI archive (segmentation)
+def archive_folder(info: Any) -> str:
+    """The folder inside the archive: the Decathlon task folder (``Task09_Spleen``) when the dataset has one."""
+    return str(info.layout_options.get("folder") or "")
+
+
+def expected_name(case: dict[str, Any]) -> str:
+    """The file name the organisers expect for a case: the name of its test image."""
+    from medhub.core.predict import output_name
+
+    return output_name(case)
+
+
+def build_nifti_archive(manifest: dict[str, Any], cases: list[dict[str, Any]], info: Any, staging: Path) -> list[Path]:
+    """Copy each prediction into ``staging/<task folder>/<test image name>``."""
+    out_dir = Path(manifest["out"])
+    folder = staging / archive_folder(info)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for entry in manifest["cases"]:
+        target = folder / entry["file"]
+        shutil.copy2(out_dir / entry["file"], target)
+        files.append(target)
+    return files
+
+
+def check_nifti_archive(package: Path, cases: list[dict[str, Any]], info: Any) -> list[str]:
+    """Every test case once, named like its image, labels within the dataset's, same shape and geometry."""
+    from medhub.core.io import read_image
+
+    problems: list[str] = []
+    allowed = {int(k) for k in info.labels} if info.labels else None
+    prefix = archive_folder(info)
+    with zipfile.ZipFile(package) as zf, tempfile.TemporaryDirectory(prefix="medhub-check-") as tmp:
+        names = [n for n in zf.namelist() if not n.endswith("/")]
+        wanted = {(f"{prefix}/" if prefix else "") + expected_name(c): c for c in cases}
+        for name in sorted(set(names) - set(wanted)):
+            problems.append(f"{name}: not a test case of {info.id} (unexpected file)")
+        for name, case in sorted(wanted.items()):
+            count = names.count(name)
+            if count == 0:
+                problems.append(f'case "{case["id"]}": missing (expected {name})')
+                continue
+            if count > 1:
+                problems.append(f'case "{case["id"]}": {name} appears {count} times')
+            path = Path(zf.extract(name, tmp))
+            try:
+                pred = read_image(path)
+            except MedhubError as exc:
+                problems.append(f'case "{case["id"]}": {exc}')
+                continue
+            ref = read_image(case["image"])
+            if pred.spatial_shape != ref.spatial_shape:
+                problems.append(f'case "{case["id"]}": shape {pred.spatial_shape} differs from the test image\'s '
+                                f"{ref.spatial_shape}")
+            elif not np.allclose(pred.affine, ref.affine, atol=1e-4):
+                problems.append(f'case "{case["id"]}": geometry (spacing/origin/direction) differs from the test image')
+            values = {int(v) for v in np.unique(pred.array)}
+            if allowed is not None and not values <= allowed:
+                problems.append(f'case "{case["id"]}": label value(s) {sorted(values - allowed)} not in the '
+                                f"dataset's labels {sorted(allowed)}")
+    return problems
+
+
+NIFTI_ARCHIVE = SubmissionFormat("nifti-archive", build_nifti_archive, check_nifti_archive, ".zip",
+                                 "one label map per test case, named like its test image, in one zip")
+
+
+# ----------------------------------------------------------------------------- CSV (classification / regression)
+def build_csv(manifest: dict[str, Any], cases: list[dict[str, Any]], info: Any, staging: Path) -> list[Path]:
+    """``submission.csv``: ``id,prediction`` for every test case."""
+    path = staging / "submission.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "prediction"])
+        for row in manifest["cases"]:
+            value = row["prediction"]
+            writer.writerow([row["case"], " ".join(map(str, value)) if isinstance(value, list) else value])
+    return [path]
+
+
+def check_csv(package: Path, cases: list[dict[str, Any]], info: Any) -> list[str]:
+    """Columns ``id,prediction``, one row per test case, valid class indices (classification)."""
+    with zipfile.ZipFile(package) as zf:
+        if "submission.csv" not in zf.namelist():
+            return ["submission.csv: missing from the package"]
+        text = zf.read("submission.csv").decode("utf-8")
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, [])
+    if header != ["id", "prediction"]:
+        return [f"submission.csv: columns {header} (expected id,prediction)"]
+    rows = list(reader)
+    problems = []
+    ids = [r[0] for r in rows if r]
+    for case in cases:
+        n = ids.count(case["id"])
+        if n != 1:
+            problems.append(f'case "{case["id"]}": {"missing" if n == 0 else f"{n} rows"} in submission.csv')
+    for extra in sorted(set(ids) - {c["id"] for c in cases}):
+        problems.append(f'submission.csv: "{extra}" is not a test case of {info.id}')
+    if info.task == "classification" and info.labels:
+        classes = {str(int(k)) for k in info.labels}
+        for r in rows:
+            if len(r) != 2 or not set(r[1].split()) <= classes:
+                problems.append(f'case "{r[0] if r else "?"}": prediction {r[1:] } is not a class of {sorted(classes)}')
+    return problems
+
+
+CSV = SubmissionFormat("csv", build_csv, check_csv, ".zip", "submission.csv with id,prediction rows, zipped")
+
+
+# ----------------------------------------------------------------------------- driver
+def format_for(info: Any) -> SubmissionFormat:
+    """The dataset's submission format: its layout's, else the task default."""
+    from medhub.core.plugin_manager import get_registry
+    from medhub.core.registry import resolve_ref
+
+    layout = get_registry().layout(info.layout)
+    if layout.submission is not None:
+        fmt = layout.submission
+        return resolve_ref(fmt) if isinstance(fmt, str) else fmt
+    return NIFTI_ARCHIVE if info.task == "segmentation" else CSV
+
+
+def validate_package(package: Path, run_id: str) -> list[str]:
+    """Problems of ``package`` as a submission of ``run_id``'s dataset (empty list: valid)."""
+    import json
+
+    from medhub.core.plugin_manager import get_registry
+    from medhub.core.predict import run_folder, split_cases_of
+
+    config = json.loads((run_folder(run_id) / "config.json").read_text())
+    info = get_registry().dataset(config["dataset"])
+    if not zipfile.is_zipfile(package):
+        return [f"{package}: not a zip archive"]
+    return format_for(info).check(Path(package), split_cases_of(config, info, "test"), info)
+
+
+def submit_run(run_id: str, out: Path | None = None, tta: bool = False, device: str | None = None,
+               quiet: bool = False) -> Path:
+    """Predict the test split when needed, build the package, validate it, then move it to ``out``."""
+    import json
+
+    from medhub.core.plugin_manager import get_registry
+    from medhub.core.predict import predict_run, run_folder, split_cases_of
+
+    folder = run_folder(run_id)
+    config = json.loads((folder / "config.json").read_text())
+    info = get_registry().dataset(config["dataset"])
+    cases = split_cases_of(config, info, "test")
+    manifest_path = folder / "predictions" / "test" / "predictions.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else None
+    if manifest is None or manifest.get("tta") != tta or len(manifest["cases"]) != len(cases):
+        manifest = predict_run(run_id, "test", tta=tta, device=device, quiet=quiet)
+    fmt = format_for(info)
+    out = Path(out) if out is not None else folder / f"submission-{info.id.replace('/', '-')}{fmt.suffix}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".medhub-submit-", dir=out.parent) as tmp:
+        staging = Path(tmp) / "package"
+        staging.mkdir()
+        files = fmt.build(manifest, cases, info, staging)
+        archive = Path(tmp) / f"package{fmt.suffix}"
+        with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for f in sorted(files):
+                zf.write(f, f.relative_to(staging).as_posix())
+        problems = fmt.check(archive, cases, info)
+        if problems:
+            listing = "\n  ".join(problems)
+            raise MedhubError(f"the {fmt.id} package for run {run_id} failed validation; nothing was written:\n  "
+                              f"{listing}")
+        archive.replace(out)
+    return out
