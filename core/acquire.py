@@ -162,6 +162,10 @@ def acquire(dataset_id: str, root: Path | str | None = None, force: bool = False
         _generate(info, target, quiet)
         details["generator"] = str(info.generator) if isinstance(info.generator, str) else repr(info.generator)
         details["seed"] = SEED
+    elif info.access == "kaggle" and info.layout_options.get("kaggle"):
+        from medhub.core.kaggle import fetch_kaggle
+
+        details["sources"] = fetch_kaggle(info, target, quiet=quiet)
     else:
         if not info.sources:
             raise MedhubError(manual_instructions(info))

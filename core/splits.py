@@ -1,7 +1,7 @@
 """Deterministic split manifests: k-fold on sorted training ids, official parts kept as they are.
 
 Same inputs, same manifest, on every machine: the fold assignment depends only on the sorted case ids,
-the seed and the number of folds (a seeded permutation from numpy's PCG64, which is stable across
+the seed and the number of folds (and the cases' ``group`` keys: a seeded permutation from numpy's PCG64, which is stable across
 platforms and numpy versions). The manifest's fingerprint goes into every result record.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,10 +66,12 @@ def make_manifest(dataset_id: str, parts: dict[str, list[dict[str, Any]]], fold:
     """Build the manifest from a layout's parts (``train`` and optional official ``val`` / ``test``).
 
     Without an official ``val`` part, fold ``fold`` of a ``folds``-fold split of ``train`` is the
-    validation set (nnU-Net's recipe, 5 folds by default).
+    validation set (nnU-Net's recipe, 5 folds by default); cases with the same ``group`` key (a patient)
+    are kept in one fold.
     """
-    train_ids = sorted(c["id"] for c in parts.get("train", []))
-    dupes = sorted({i for i in train_ids if train_ids.count(i) > 1})
+    train_cases = parts.get("train", [])
+    train_ids = sorted(c["id"] for c in train_cases)
+    dupes = sorted(i for i, n in Counter(train_ids).items() if n > 1)
     if dupes:
         raise MedhubError(f'dataset "{dataset_id}": duplicate case ids {", ".join(dupes[:5])}')
     test_ids = tuple(sorted(c["id"] for c in parts.get("test", [])))
@@ -79,9 +82,14 @@ def make_manifest(dataset_id: str, parts: dict[str, list[dict[str, Any]]], fold:
         raise MedhubError(f"--folds must be at least 2 (got {folds})")
     if not 0 <= fold < folds:
         raise MedhubError(f"--fold must be between 0 and {folds - 1} (got {fold})")
-    if len(train_ids) < folds:
-        raise MedhubError(f'dataset "{dataset_id}" has {len(train_ids)} training cases, fewer than {folds} folds')
-    assignment = kfold_assignment(train_ids, folds, seed)
-    val = tuple(i for i in train_ids if assignment[i] == fold)
-    train = tuple(i for i in train_ids if assignment[i] != fold)
+    # Cases that share a "group" (a patient with several frames or views) always share a fold, so no
+    # patient is in both train and val; a case without a group is its own group.
+    group_of = {c["id"]: str(c.get("group", c["id"])) for c in train_cases}
+    groups = sorted(set(group_of.values()))
+    if len(groups) < folds:
+        what = "training cases" if len(groups) == len(train_ids) else "case groups (patients)"
+        raise MedhubError(f'dataset "{dataset_id}" has {len(groups)} {what}, fewer than {folds} folds')
+    assignment = kfold_assignment(groups, folds, seed)
+    val = tuple(i for i in train_ids if assignment[group_of[i]] == fold)
+    train = tuple(i for i in train_ids if assignment[group_of[i]] != fold)
     return SplitManifest(dataset_id, seed, fold, folds, train, val, test_ids)

@@ -33,16 +33,56 @@ def _picture(arr: np.ndarray, path: Path, spacing: tuple[float, float], meta: di
     return Image(data, np.diag(list(spacing) + [1.0]), meta)
 
 
+def tiff_levels(tif) -> list:
+    """The resolution levels of a TIFF's first image, largest first.
+
+    tifffile reports pyramids as the levels of ``series[0]`` when they are stored as SubIFDs or as
+    pages flagged "reduced resolution" (or when each level is an exact 2x/3x/4x reduction). Some
+    whole-slide files (PANDA's among them) store their levels as plain top-level pages whose sizes are
+    rounded, which tifffile lists as separate series: those series count as levels when they are
+    strictly smaller in both image axes and have the same dtype and samples per pixel.
+    """
+    first = tif.series[0]
+    levels = list(getattr(first, "levels", None) or [first])
+    if len(levels) > 1 or len(tif.series) < 2:
+        return levels
+
+    def plane(shape: tuple[int, ...], axes: str) -> tuple[int, int, int]:
+        dims = dict(zip(axes, shape))
+        return dims.get("Y", 0), dims.get("X", 0), dims.get("S", 1)
+
+    height, width, samples = plane(first.shape, first.axes)
+    for series in tif.series[1:]:
+        h, w, s = plane(series.shape, series.axes)
+        if s != samples or series.dtype != first.dtype or not (0 < h < height and 0 < w < width):
+            continue
+        levels.append(series)
+        height, width = h, w
+    return levels
+
+
+def _strip_leading_ones(arr: np.ndarray) -> np.ndarray:
+    """Drop leading length-1 axes (a one-page series reports shape (1, H, W[, S])) down to 2 axes."""
+    while arr.ndim > 2 and arr.shape[0] == 1:
+        arr = arr[0]
+    return arr
+
+
 def read_tiff(path: Path, level: int = 0) -> Image:
-    """Read pyramid ``level`` (0 = full resolution) of a (multi-resolution) TIFF."""
+    """Read pyramid ``level`` (0 = full resolution) of a (multi-resolution) TIFF.
+
+    The spacing of the returned image is the level's downsampling factor relative to level 0 (so a
+    level-2 read of a 4x-per-level pyramid has spacing 16), keeping sizes comparable across levels.
+    """
     tifffile = _require("tifffile", "panda", path)
     with tifffile.TiffFile(str(path)) as tif:
-        series = tif.series[0]
-        levels = getattr(series, "levels", None) or [series]
+        levels = tiff_levels(tif)
         if not 0 <= level < len(levels):
             raise MedhubError(f"{path}: pyramid level {level} does not exist (levels 0..{len(levels) - 1})")
-        arr = levels[level].asarray()
-        full = levels[0].shape
+        arr = _strip_leading_ones(levels[level].asarray())
+        full = tuple(levels[0].shape)
+        while len(full) > 2 and full[0] == 1:
+            full = full[1:]
     if arr.ndim == 3 and arr.shape[0] <= 4 < arr.shape[-1]:  # planar (C, H, W) storage
         arr = np.moveaxis(arr, 0, -1)
         full = full[1:] + full[:1]

@@ -50,6 +50,8 @@ DEFAULTS: dict[str, Any] = {
     "normalization": None,
     "ct_window": None,
     "nonzero_mask": False,
+    "channels": None,
+    "resize": None,
     "sw_overlap": 0.5,
     "sw_batch_size": 2,
     "eval_split": None,

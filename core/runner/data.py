@@ -33,6 +33,10 @@ def preprocessing(config: dict[str, Any], info: DatasetInfo, with_label: bool) -
         steps.append(T.Reorient("RAS", keys=keys))
         if config.get("target_spacing"):
             steps.append(T.Resample(tuple(config["target_spacing"]), keys=keys))
+    if not seg and config.get("channels"):
+        steps.append(T.MatchChannels(int(config["channels"])))
+    if not seg and config.get("resize"):
+        steps.append(T.Resize(tuple(config["resize"])))
     norm = config.get("normalization") or "zscore"
     if norm == "ct":
         low, high = config.get("ct_window") or (-1000, 1000)
@@ -77,6 +81,14 @@ def prepare(cases: list[dict[str, Any]], config: dict[str, Any], info: DatasetIn
                 target = label
         spacing = tuple(float(s) for s in done.get("spacing", (1.0,) * info.dims))
         out.append(Prepared(id=case["id"], image=image, target=target, spacing=spacing, source=source))
+    if not seg and out:
+        first = out[0]
+        odd = next((p for p in out if p.image.shape != first.image.shape), None)
+        if odd is not None:
+            raise MedhubError(f'dataset "{info.id}": case "{first.id}" has image shape {first.image.shape} but '
+                              f'"{odd.id}" has {odd.image.shape}; whole images are batched, so set "channels" '
+                              '(1 or 3) and "resize" (a size per axis) in the run config, e.g. --set channels=1 '
+                              '--set resize=[224,224]')
     return out
 
 
@@ -92,7 +104,9 @@ def num_outputs(info: DatasetInfo, prepared: list[Prepared]) -> int:
     if info.task == "classification" and is_multilabel(prepared):
         return int(next(p.target.shape[0] for p in prepared if p.target is not None))
     if info.labels:
-        return len(info.labels)
+        # Label values need not be contiguous (BraTS uses 0, 1, 2, 4): one channel per value up to the largest.
+        values = [int(k) for k in info.labels if str(k).lstrip("-").isdigit()]
+        return max(values) + 1 if values else len(info.labels)
     if info.task == "classification":
         return int(max(int(p.target) for p in prepared if p.target is not None)) + 1
     return int(max(int(p.target.max()) for p in prepared if p.target is not None)) + 1

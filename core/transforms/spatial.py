@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from medhub.core.errors import MedhubError
 from medhub.core.io.image import Image
 from medhub.core.transforms.base import (Transform, channel_first, crop_affine, is_label_key, require_image,
                                          rewrap, spatial_ndim)
@@ -201,4 +202,37 @@ class PadOrCrop(Transform):
         size = [n if (s is None or s < 0) else int(s) for s, n in zip(self.size, shape)]
         start = [(n - s) // 2 for n, s in zip(shape, size)]
         out = crop_keys(case, present, nsp, start, size)
+        return out
+
+
+@dataclass
+class Resize(Transform):
+    """Resample the spatial axes to exactly ``size`` voxels (``None``/``-1`` keeps an axis): linear for images,
+    nearest for labels; the affine's columns are rescaled so the field of view is kept.
+
+    For datasets whose images come in many sizes (the UCSD COVID-CT PNGs, bone-age radiographs): classification
+    inputs are resized, not cropped, so no part of the picture is lost."""
+
+    size: tuple[int | None, ...]
+    keys: tuple[str, ...] = ("image",)
+
+    def __call__(self, case: dict[str, Any]) -> dict[str, Any]:
+        present = self.present(case)
+        if not present:
+            return dict(case)
+        nsp = spatial_ndim(case, present)
+        if len(self.size) != nsp:
+            raise MedhubError(f"Resize: size {tuple(self.size)} has {len(self.size)} values for {nsp}D images")
+        out = dict(case)
+        for k in present:
+            arr = channel_first(case[k], nsp)
+            shape = [n if (s is None or s < 0) else int(s) for s, n in zip(self.size, arr.shape[1:])]
+            # output voxel i samples input position i * ratio, so the first and last voxels align
+            ratios = [(n - 1) / (s - 1) if s > 1 else 1.0 for n, s in zip(arr.shape[1:], shape)]
+            resized = resample_array(arr, shape, ratios, 0 if is_label_key(k) else 1)
+            affine = None
+            if isinstance(case[k], Image):
+                affine = case[k].affine.copy()
+                affine[:nsp, :nsp] = case[k].affine[:nsp, :nsp] * np.asarray(ratios)[None, :]
+            out[k] = rewrap(case[k], resized, nsp, affine)
         return out

@@ -31,7 +31,7 @@ def make_decathlon_task(folder, n_train: int = 7, n_test: int = 2, name: str = "
     (folder / "dataset.json").write_text(json.dumps(meta, indent=4))
     # macOS resource-fork litter that real MSD tars contain
     (folder / "imagesTr" / f"._{name}_0.nii.gz").write_bytes(b"\x00\x05\x16\x07junk")
-    (folder / f"._dataset.json").write_bytes(b"junk")
+    (folder / "._dataset.json").write_bytes(b"junk")
     return meta
 
 
