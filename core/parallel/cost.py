@@ -1,0 +1,116 @@
+"""Per-node cost of a traced graph: parameter bytes and activation bytes (measured on the 'meta' device).
+
+Activations are measured by running the graph once on the ``meta`` device (shapes only, no memory, no
+numbers); when an operation has no meta implementation the graph runs once on the CPU instead, with a
+copy of the weights and the sample input shape. The model's own tensors are never touched.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from medhub.core.errors import MedhubError
+
+
+@dataclass
+class NodeCost:
+    """What one graph node costs: its own weights and the tensors it produces (for the sample input)."""
+
+    name: str
+    param_bytes: int
+    param_count: int
+    activation_bytes: int
+    tensor_ids: tuple[int, ...]  # identities of the weights/buffers it reads (a stage must own all of them)
+
+
+def tensor_bytes(value: Any) -> int:
+    """Bytes held by the tensors in ``value`` (nested lists/tuples/dicts); 0 for anything else."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return value.numel() * value.element_size()
+    if isinstance(value, (list, tuple)):
+        return sum(tensor_bytes(v) for v in value)
+    if isinstance(value, dict):
+        return sum(tensor_bytes(v) for v in value.values())
+    return 0
+
+
+def node_tensors(gm: Any, node: Any) -> list[Any]:
+    """The parameters and buffers a ``call_module`` / ``get_attr`` node reads."""
+    import torch
+
+    if node.op == "call_module":
+        mod = gm.get_submodule(node.target)
+        return list(mod.parameters()) + list(mod.buffers())
+    if node.op == "get_attr":
+        owner, _, attr = node.target.rpartition(".")
+        value = getattr(gm.get_submodule(owner) if owner else gm, attr)
+        return [value] if isinstance(value, torch.Tensor) else []
+    return []
+
+
+def _meta_copy(gm: Any) -> Any:
+    """A copy of ``gm`` whose parameters and buffers live on the meta device (no weight data copied)."""
+    import torch
+
+    memo: dict[int, Any] = {}
+    for t in list(gm.parameters()) + list(gm.buffers()):
+        meta = torch.empty_like(t, device="meta")
+        memo[id(t)] = torch.nn.Parameter(meta, requires_grad=t.requires_grad) if isinstance(t, torch.nn.Parameter) else meta
+    return copy.deepcopy(gm, memo)
+
+
+def measure_activations(gm: Any, sample_input_shape: tuple[int, ...], dtype: Any = None) -> dict[str, int]:
+    """Output bytes of every node for an input of ``sample_input_shape`` (meta device, CPU as a fallback)."""
+    import torch
+    import torch.fx as fx
+
+    dtype = dtype or torch.float32
+    sizes: dict[str, int] = {}
+
+    class Recorder(fx.Interpreter):
+        def run_node(self, n: Any) -> Any:
+            out = super().run_node(n)
+            sizes[n.name] = tensor_bytes(out)
+            return out
+
+    with torch.no_grad():
+        try:
+            Recorder(_meta_copy(gm)).run(torch.empty(sample_input_shape, device="meta", dtype=dtype))
+        except Exception:  # an op without a meta kernel or a data-dependent shape: measure on the CPU
+            sizes.clear()
+            cpu = copy.deepcopy(gm).to("cpu")
+            try:
+                Recorder(cpu).run(torch.zeros(sample_input_shape, dtype=dtype))
+            except Exception as exc:
+                detail = " ".join(str(exc).split())[:300]
+                raise MedhubError(f"model-parallel: model {type(gm).__name__} "
+                                  f"fails on a sample input of shape {tuple(sample_input_shape)} "
+                                  f"({type(exc).__name__}: {detail}); use a --patch-size the model accepts") from exc
+    return sizes
+
+
+def graph_costs(gm: Any, sample_input_shape: tuple[int, ...]) -> list[NodeCost]:
+    """One ``NodeCost`` per non-placeholder, non-output node, in graph (topological) order."""
+    acts = measure_activations(gm, tuple(int(s) for s in sample_input_shape))
+    out = []
+    for node in gm.graph.nodes:
+        if node.op in ("placeholder", "output"):
+            continue
+        tensors = node_tensors(gm, node)
+        out.append(NodeCost(
+            name=node.name,
+            param_bytes=sum(t.numel() * t.element_size() for t in tensors),
+            param_count=sum(t.numel() for t in tensors if _is_param(t)),
+            activation_bytes=int(acts.get(node.name, 0)),
+            tensor_ids=tuple(id(t) for t in tensors)))
+    return out
+
+
+def _is_param(t: Any) -> bool:
+    import torch
+
+    return isinstance(t, torch.nn.Parameter)

@@ -1,0 +1,33 @@
+"""End to end: ``hub run --model-parallel 2 --device cpu,cpu`` on synthetic/spheres."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.core.runner.conftest import TINY_UNET3D, generated, spheres  # noqa: F401  (fixtures)
+
+
+@pytest.mark.slow
+def test_model_parallel_run_records_its_stages_and_writes_an_unsplit_checkpoint(spheres, hub):  # noqa: F811
+    import torch
+
+    from medhub.core.plugin_manager import get_registry
+
+    code, out, err = hub("run", "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4",
+                         "--patch-size", "32", "32", "32", "--set", f"model_hparams={json.dumps(TINY_UNET3D)}",
+                         "--set", "sw_overlap=0", "--set", "sw_batch_size=2", "--model-parallel", "2", "--split-size", "2",
+                         "--device", "cpu,cpu", "--json", "--quiet")
+    assert code == 0, err
+    record = json.loads(out)
+    parallel = record["devices"]["parallel"]
+    assert parallel["mode"] == "model-parallel"
+    stages = parallel["stages"]
+    assert [s["device"] for s in stages] == ["cpu", "cpu"]
+    assert sum(s["parameters"] for s in stages) == record["model"]["parameters"]
+    assert sum(s["parameter_fraction"] for s in stages) == pytest.approx(1.0, abs=1e-5)
+    assert 0.0 <= record["metrics"]["aggregate"]["dice"] <= 1.0
+    blob = torch.load(record["artifacts"]["checkpoint_best"], map_location="cpu", weights_only=True)
+    unsplit = get_registry().model("unet3d").build(1, 3, **TINY_UNET3D)
+    unsplit.load_state_dict(blob["model"])  # the split run's checkpoint loads into the unsplit model
