@@ -74,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
         file_config = cfg.read_config_file(args.config) if args.config else None
         config = cfg.resolve(file_config, flags)
         record = engine.run(config, quiet=quiet)
+    if record is None:  # a torchrun rank other than 0: rank 0 prints the result
+        return 0
     if args.json:
         print_json(record)
     else:

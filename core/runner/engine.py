@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from medhub.core.distributed import DistInfo
 from medhub.core.errors import MedhubError
 from medhub.core.paths import runs_dir
 from medhub.core.runner.config import config_hash
@@ -69,13 +70,16 @@ def better(value: float, best: float | None, direction: str) -> bool:
 class Trainer:
     """Builds everything a run needs from its config, trains, evaluates and writes the result."""
 
-    def __init__(self, config: dict[str, Any], run_dir: Path, quiet: bool = False):
+    def __init__(self, config: dict[str, Any], run_dir: Path, quiet: bool = False, dist: DistInfo | None = None):
         from medhub.core.plugin_manager import get_registry
 
         self.config = config
         self.run_dir = Path(run_dir)
         self.run_id = self.run_dir.name
-        self.quiet = quiet
+        # Under torchrun every rank trains; rank 0 alone shows progress and writes files.
+        self.dist = dist or DistInfo(device=str(config.get("device", "cpu")))
+        self.main = self.dist.is_main
+        self.quiet = quiet or not self.main
         registry = get_registry()
         self.info = registry.dataset(config["dataset"])
         self.model_info = registry.model(config["model"])
@@ -99,6 +103,11 @@ class Trainer:
         if cfg.get("deterministic") and cfg["device"] == "cpu":
             torch.use_deterministic_algorithms(True, warn_only=True)
         self.plan = plan_devices(cfg, self.info.dims)
+        if self.dist.enabled:
+            if cfg.get("model_parallel"):
+                raise MedhubError("--model-parallel cannot be combined with a torchrun data-parallel launch yet: "
+                                  "use one of the two (docs/parallel.md)")
+            self.plan.devices = [self.dist.device]  # one device per process: cuda:LOCAL_RANK or cpu
         ensure_available(self.info.id, quiet=self.quiet)
         parts = parse_dataset(self.info.id)
         train_cases, self.manifest = split_cases(parts, "train", cfg["fold"], cfg["folds"], cfg["seed"])
@@ -121,9 +130,14 @@ class Trainer:
         self.multilabel = self.info.task == "classification" and data.is_multilabel(self.train)
         if self.multilabel and cfg["loss"] == "ce":
             cfg["loss"] = "bce"  # one sigmoid per class; saved so a resume or reproduce uses the same loss
-            write_json_atomic(self.run_dir / "config.json", cfg)
+            if self.main:
+                write_json_atomic(self.run_dir / "config.json", cfg)
         seg = self.info.task == "segmentation"
-        self.sampler = (data.SegmentationSampler if seg else data.ArraySampler)(self.train, cfg, self.info.dims)
+        from medhub.core.distributed import shard
+
+        # Data parallel: each rank samples from its own shard (padded so every rank runs the same steps).
+        local_train = shard(self.train, self.dist, pad=True)
+        self.sampler = (data.SegmentationSampler if seg else data.ArraySampler)(local_train, cfg, self.info.dims)
         self.steps_per_epoch = int(cfg.get("steps_per_epoch") or (self.sampler.steps_per_epoch() if not seg else 16))
         self.total_steps = self.steps_per_epoch * int(cfg["epochs"])
 
@@ -143,25 +157,42 @@ class Trainer:
             if self.plan.channels_last:
                 fmt = torch.channels_last_3d if self.info.dims == 3 else torch.channels_last
                 self.model = self.model.to(memory_format=fmt)
+        # ``core_model`` is the model itself (checkpoints, evaluation); ``model`` is what training calls:
+        # the same module, wrapped in DistributedDataParallel under torchrun.
+        self.core_model = self.model
+        from medhub.core.distributed import wrap_ddp
+
+        self.model = wrap_ddp(self.core_model, self.dist, self.plan.primary)
         self.optimizer = build_optimizer(self.model.parameters(), cfg)
         self.scheduler = build_scheduler(self.optimizer, cfg, self.total_steps, self.steps_per_epoch)
         self.loss_fn = build_loss(cfg["loss"])
         self.scaler = torch.amp.GradScaler("cuda") if self.plan.amp == "fp16" else None
-        self.rng = np.random.Generator(np.random.PCG64(int(cfg["seed"])))
+        seed = int(cfg["seed"])
+        # rank 0 draws exactly what a single-process run draws; other ranks get their own streams
+        self.rng = np.random.Generator(np.random.PCG64(seed if self.dist.rank == 0 else [seed, self.dist.rank]))
         self.state = RunState()
 
     # ---------------------------------------------------------------- checkpoints
     def checkpoint(self, name: str) -> Path:
+        """Write a checkpoint (rank 0 only; every rank must call it: the per-rank RNG states are gathered)."""
         import torch
 
+        from medhub.core.distributed import all_gather_rows
+
         path = self.run_dir / "checkpoints" / name
+        ranks = all_gather_rows([{"rng_numpy": self.rng.bit_generator.state,
+                                  "sampler": self.sampler.state() if hasattr(self.sampler, "state") else None}],
+                                self.dist) if self.dist.enabled else None
+        if not self.main:
+            return path
         path.parent.mkdir(parents=True, exist_ok=True)
         blob = {
-            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "model": self.core_model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(), "state": self.state.__dict__,
             "rng_numpy": self.rng.bit_generator.state, "rng_torch": torch.get_rng_state(),
             "sampler": self.sampler.state() if hasattr(self.sampler, "state") else None,
             "io": {"in_channels": self.in_channels, "out_channels": self.out_channels, "multilabel": self.multilabel},
+            "ranks": ranks,
         }
         tmp = path.with_suffix(".tmp")
         torch.save(blob, tmp)
@@ -173,20 +204,22 @@ class Trainer:
         import torch
 
         blob = torch.load(path, map_location="cpu", weights_only=True)
-        self.model.load_state_dict(blob["model"])
+        self.core_model.load_state_dict(blob["model"])
         self.optimizer.load_state_dict(blob["optimizer"])
         self.scheduler.load_state_dict(blob["scheduler"])
         self.state = RunState(**blob["state"])
-        self.rng.bit_generator.state = blob["rng_numpy"]
+        own = blob.get("ranks")
+        own = own[self.dist.rank] if own and len(own) == self.dist.world_size else blob
+        self.rng.bit_generator.state = own["rng_numpy"]
         torch.set_rng_state(blob["rng_torch"])
-        if blob.get("sampler") is not None and hasattr(self.sampler, "load_state"):
-            self.sampler.load_state(blob["sampler"])
+        if own.get("sampler") is not None and hasattr(self.sampler, "load_state"):
+            self.sampler.load_state(own["sampler"])
 
     # ---------------------------------------------------------------- training
     def predictor(self) -> Any:
         def run(batch: Any) -> Any:
             with self.plan.autocast():
-                return self.model(batch)
+                return self.core_model(batch)  # unwrapped: evaluation needs no gradient synchronisation
         return run
 
     def train_epoch(self, writer: Any) -> float:
@@ -227,7 +260,7 @@ class Trainer:
                 self.optimizer.step()
             self.scheduler.step()
             self.state.step += 1
-            self.state.train_samples += len(images)
+            self.state.train_samples += len(images) * self.dist.world_size
             losses.append(float(loss.item()))
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
             if writer is not None:
@@ -236,21 +269,35 @@ class Trainer:
         elapsed = time.perf_counter() - start
         self.state.train_seconds += elapsed
         if writer is not None:
-            writer.add_scalar("train/samples_per_s", self.steps_per_epoch * self.sampler.batch_size / max(elapsed, 1e-9),
+            writer.add_scalar("train/samples_per_s", self.steps_per_epoch * self.sampler.batch_size * self.dist.world_size
+                              / max(elapsed, 1e-9),
                               self.state.step)
             from medhub.core.runner.summaries import log_batch
 
             log_batch(writer, x, out, y, self.state.step, self.info)
-        return float(np.mean(losses))
+        from medhub.core.distributed import all_reduce_mean
+
+        return all_reduce_mean(float(np.mean(losses)), self.dist)
 
     def score(self, cases: list[Any], metrics: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        from medhub.core.runner.evaluation import score_dataset_level, score_segmentation
+        """Per-case rows and aggregate metrics; under torchrun each rank scores a shard and all ranks get all rows."""
+        from medhub.core.distributed import all_gather_rows, shard
+        from medhub.core.metrics import aggregate
+        from medhub.core.runner.evaluation import predict_arrays, score_outputs, score_segmentation
 
         self.model.eval()
+        local = shard(cases, self.dist)  # every case once, on one rank
         if self.info.task == "segmentation":
-            return score_segmentation(self.predictor(), cases, self.info, self.config, self.out_channels,
-                                      self.plan.primary, metrics, quiet=self.quiet)
-        return score_dataset_level(self.predictor(), cases, self.info, self.plan.primary, metrics)
+            rows, agg = score_segmentation(self.predictor(), local, self.info, self.config, self.out_channels,
+                                           self.plan.primary, metrics, quiet=self.quiet)
+            if not self.dist.enabled:
+                return rows, agg
+            per_case = [[r for r in rows if r["case"] == c.id] for c in local]
+            rows = [r for group in all_gather_rows(per_case, self.dist) for r in group]
+            return rows, aggregate(rows, tuple(metrics))
+        outputs = list(predict_arrays(self.predictor(), local, self.plan.primary)) if local else []
+        outputs = all_gather_rows(outputs, self.dist)
+        return score_outputs(np.stack(outputs), cases, self.info, metrics)
 
     def fit(self, stop_after_epochs: int | None = None) -> bool:
         """Train until the configured epochs (or early stopping); False when stopped early on request."""
@@ -259,7 +306,7 @@ class Trainer:
         from medhub.core.runner.summaries import open_writer
 
         cfg = self.config
-        writer = open_writer(self.run_dir / "tensorboard") if cfg.get("tensorboard", True) else None
+        writer = open_writer(self.run_dir / "tensorboard") if cfg.get("tensorboard", True) and self.main else None
         epochs_this_session = 0
         bar = tqdm(total=int(cfg["epochs"]), initial=self.state.epoch, desc="train", unit="epoch",
                    disable=self.quiet)
@@ -301,7 +348,8 @@ class Trainer:
             bar.close()
             if writer is not None:
                 writer.close()
-        if not (self.run_dir / "checkpoints" / CHECKPOINT_BEST).exists():
+        # rank 0's view of the disk decides, so that every rank takes the same (collective) path
+        if not _shared((self.run_dir / "checkpoints" / CHECKPOINT_BEST).exists(), self.dist):
             self.checkpoint(CHECKPOINT_BEST)
         return True
 
@@ -312,16 +360,24 @@ class Trainer:
         import medhub
 
         best = self.run_dir / "checkpoints" / CHECKPOINT_BEST
-        self.model.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["model"])
+        if self.main:
+            self.core_model.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["model"])
+        if self.dist.enabled:  # rank 0 read the best weights; the others receive them (no shared disk needed)
+            import torch.distributed
+
+            for tensor in self.core_model.state_dict().values():
+                torch.distributed.broadcast(tensor, src=0)
         t0 = time.perf_counter()
         rows, agg = self.score(self.eval, self.metric_ids)
         eval_s = time.perf_counter() - t0
         onnx_path, onnx_diff = None, None
+        if not self.main:
+            return {}
         if self.config.get("onnx", True) and not self.config.get("model_parallel"):
             from medhub.core.runner.export import export_onnx
 
             sample = self.eval[0] if self.eval else self.train[0]
-            onnx_path, onnx_diff = export_onnx(self.model, sample.image, self.config, self.run_dir / "model.onnx",
+            onnx_path, onnx_diff = export_onnx(self.core_model, sample.image, self.config, self.run_dir / "model.onnx",
                                                self.info.dims)
         from medhub.core.plugin_manager import loaded
 
@@ -340,7 +396,9 @@ class Trainer:
             "ranking": {"metric": self.ranking_metric, "direction": self.direction,
                         "value": float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None},
             "devices": {"device": self.plan.primary, "names": self.plan.devices, "amp": self.plan.amp,
-                        "parallel": {"mode": "model-parallel" if self.stage_layout else "none", "world_size": 1,
+                        "parallel": {"mode": ("model-parallel" if self.stage_layout else
+                                              "ddp" if self.dist.enabled else "none"),
+                                     "world_size": self.dist.world_size, "backend": self.dist.backend,
                                      "stages": self.stage_layout}},
             "timings": {"train_s": round(self.state.train_seconds, 3), "eval_s": round(eval_s, 3),
                         "train_samples_per_s": round(self.state.train_samples / max(self.state.train_seconds, 1e-9), 3)},
@@ -410,14 +468,31 @@ def ensure_available(dataset_id: str, quiet: bool = False) -> Path:
 
 def run(config: dict[str, Any], quiet: bool = False, stop_after_epochs: int | None = None,
         run_id: str | None = None) -> dict[str, Any] | None:
-    """Train and evaluate one resolved config; returns the result record (None when stopped early on request)."""
-    run_id = run_id or new_run_id(config)
+    """Train and evaluate one resolved config; returns the result record (None when stopped early on request,
+    and on every rank but 0 of a torchrun launch)."""
+    from medhub.core.distributed import barrier, init_from_env
+
+    dist = init_from_env(str(config.get("device", "cpu")))
+    run_id = _shared(run_id or new_run_id(config), dist)  # one run id for all ranks: rank 0's
     run_dir = runs_dir() / run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(run_dir / "config.json", config)
-    write_json_atomic(run_dir / "run.json", {"run_id": run_id, "created": now_iso()})
-    trainer = Trainer(config, run_dir, quiet=quiet)
+    if dist.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(run_dir / "config.json", config)
+        write_json_atomic(run_dir / "run.json", {"run_id": run_id, "created": now_iso()})
+    barrier(dist)
+    trainer = Trainer(config, run_dir, quiet=quiet, dist=dist)
     return _drive(trainer, stop_after_epochs, resume_from=None)
+
+
+def _shared(value: Any, dist: DistInfo) -> Any:
+    """Rank 0's ``value`` on every rank (itself when not distributed)."""
+    if not dist.enabled:
+        return value
+    import torch.distributed
+
+    box = [value]
+    torch.distributed.broadcast_object_list(box, src=0)
+    return box[0]
 
 
 def resume(run_id: str, quiet: bool = False, stop_after_epochs: int | None = None) -> dict[str, Any] | None:
@@ -432,12 +507,16 @@ def resume(run_id: str, quiet: bool = False, stop_after_epochs: int | None = Non
         raise MedhubError(f"--resume {run_id}: no checkpoint {last} (the run stopped before its first epoch ended); "
                           "start it again with hub run")
     config = json.loads((run_dir / "config.json").read_text())
-    trainer = Trainer(config, run_dir, quiet=quiet)
+    from medhub.core.distributed import init_from_env
+
+    trainer = Trainer(config, run_dir, quiet=quiet, dist=init_from_env(str(config.get("device", "cpu"))))
     return _drive(trainer, stop_after_epochs, resume_from=last)
 
 
 def _drive(trainer: Trainer, stop_after_epochs: int | None, resume_from: Path | None) -> dict[str, Any] | None:
     import json
+
+    from medhub.core.distributed import cleanup
 
     meta = json.loads((trainer.run_dir / "run.json").read_text())
     try:
@@ -453,6 +532,10 @@ def _drive(trainer: Trainer, stop_after_epochs: int | None, resume_from: Path | 
             raise MedhubError(f"CUDA ran out of memory in run {trainer.run_id}: try a smaller --patch-size or "
                               "--batch-size, --amp bf16, or --model-parallel N") from None
         raise
+    finally:
+        cleanup(trainer.dist)
+    if not trainer.main:
+        return None
     record["timings"]["total_s"] = round(record["timings"]["train_s"] + record["timings"]["eval_s"], 3)
     from medhub.leaderboard.store import save_result
 

@@ -74,9 +74,14 @@ def predict_arrays(predictor: Callable[[Any], Any], cases: Sequence[Prepared], d
 def score_dataset_level(predictor: Callable[[Any], Any], cases: Sequence[Prepared], info: DatasetInfo,
                         device: str, metrics: Sequence[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Per-case predictions and dataset-level metrics for classification / regression."""
+    return score_outputs(predict_arrays(predictor, cases, device), cases, info, metrics)
+
+
+def score_outputs(outputs: np.ndarray, cases: Sequence[Prepared], info: DatasetInfo,
+                  metrics: Sequence[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Rows and dataset-level metrics from raw model ``outputs`` (one per case, in the order of ``cases``)."""
     from medhub.core.metrics import score_predictions
 
-    outputs = predict_arrays(predictor, cases, device)
     targets = np.asarray([c.target for c in cases])
     if targets.ndim == 2:  # multi-label: independent sigmoid per class
         probs = 1.0 / (1.0 + np.exp(-outputs))

@@ -1,0 +1,50 @@
+"""End to end: ``torchrun --nproc_per_node=2 -m medhub run`` on synthetic/spheres with two gloo CPU processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.core.runner.conftest import TINY_UNET3D, generated, spheres  # noqa: F401  (fixtures)
+
+TORCHRUN_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+
+
+@pytest.mark.slow
+def test_two_process_run_writes_one_record_with_every_case_scored_once(spheres, medhub_home):  # noqa: F811
+    import torch
+
+    from medhub.core.plugin_manager import get_registry
+    from medhub.leaderboard.store import Store
+
+    env = {k: v for k, v in os.environ.items() if k not in TORCHRUN_ENV}
+    env.update(OMP_NUM_THREADS="1", MEDHUB_HOME=str(medhub_home))
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "medhub",
+           "run", "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "1", "--patch-size", "32", "32", "32",
+           "--set", f"model_hparams={json.dumps(TINY_UNET3D)}", "--set", "sw_overlap=0", "--set", "sw_batch_size=4",
+           "--set", "onnx=false", "--json", "--quiet"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    record = json.loads(proc.stdout)  # rank 0 alone prints: stdout is exactly one record
+    parallel = record["devices"]["parallel"]
+    assert (parallel["mode"], parallel["world_size"], parallel["backend"]) == ("ddp", 2, "gloo")
+    # the evaluation was sharded over the ranks and gathered: every test case exactly once per label
+    from medhub.core.datasets import parse_dataset
+
+    test_ids = sorted(c["id"] for c in parse_dataset("synthetic/spheres").parts["test"])
+    pairs = [(row["case"], row["label"]) for row in record["metrics"]["per_case"]]
+    assert len(pairs) == len(set(pairs))
+    assert sorted({case for case, _ in pairs}) == test_ids and record["dataset"]["split"]["name"] == "test"
+    assert 0.0 <= record["metrics"]["aggregate"]["dice"] <= 1.0
+    # one run folder, one leaderboard row, a checkpoint that loads into the plain model
+    runs = [p for p in (medhub_home / "runs").iterdir() if p.is_dir()]
+    assert [p.name for p in runs] == [record["run_id"]]
+    assert Store().get(record["run_id"])["run_id"] == record["run_id"]
+    blob = torch.load(record["artifacts"]["checkpoint_best"], map_location="cpu", weights_only=True)
+    model = get_registry().model("unet3d").build(1, 3, **TINY_UNET3D)
+    model.load_state_dict(blob["model"])  # saved without DDP's "module." prefix
+    assert len(blob["ranks"]) == 2  # each rank's sampling state, for an exact --resume
