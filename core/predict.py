@@ -5,7 +5,12 @@ normalization), then sliding-window inference with Gaussian weighting (optionall
 flip of the spatial axes), then the class probabilities are resampled linearly from the preprocessed grid
 back onto the original voxel grid (through the two affines) and turned into labels. The label map is
 written with the input image's geometry (same shape, spacing, origin, direction; for NIfTI the input's
-affine), named like the input file. Classification / regression: one CSV row per case.
+affine), named like the input file. A 2D case read as ``#slice=0`` of a one-slice file (a CAMUS NIfTI
+frame, W x H x 1) is written back as that file: same W x H x 1 shape and 3D affine. Classification /
+regression: one CSV row per case.
+
+:func:`evaluate_run` predicts a labelled split and scores it with the dataset's metrics (``hub evaluate
+--dataset ID --split val RUN_ID``).
 """
 
 from __future__ import annotations
@@ -109,6 +114,24 @@ def output_name(case: dict[str, Any]) -> str:
     return name
 
 
+def write_prediction(labels: np.ndarray, path: Path, image: Any, original: Any) -> Path:
+    """Write a label map in the geometry of the case's image file.
+
+    ``original`` is the image as the case reads it. When the case selects the only slice of a 3D file
+    (``frame.nii.gz#slice=0``), the map is written as that file: shape ``(W, H, 1)`` and its 3D affine.
+    """
+    from medhub.core.io import read_image, write_image
+    from medhub.core.io.api import split_fragment
+
+    if isinstance(image, (str, Path)) and "#" in str(image) and labels.ndim == 2:
+        base, options = split_fragment(str(image))
+        if "slice" in options:
+            full = read_image(base, **{k: v for k, v in options.items() if k != "slice"})
+            if full.ndim_spatial == 3 and full.spatial_shape == (*labels.shape, 1):
+                return write_image(labels[..., None], path, reference=full)
+    return write_image(labels, path, reference=original)
+
+
 def split_cases_of(config: dict[str, Any], info: Any, split: str) -> list[dict[str, Any]]:
     """The run's cases of ``split`` (``test`` = the official test part; ``val`` = the run's validation fold)."""
     from medhub.core.datasets import parse_dataset, split_cases
@@ -160,16 +183,14 @@ def predict_run(run_id: str, split: str = "test", out: Path | None = None, tta: 
             original = read_image(case["image"])
             back = resample_to(probs, np.asarray(done["affine"]), original.spatial_shape, original.affine)
             labels = back.argmax(0).astype(np.uint8)
-            from medhub.core.io import write_image
-
-            path = write_image(labels, out / output_name(case), reference=original)
+            path = write_prediction(labels, out / output_name(case), case["image"], original)
             entries.append({"case": case["id"], "file": path.name, "image": str(case["image"])})
         else:
             with torch.no_grad(), plan.autocast():
                 raw = model(torch.from_numpy(image[None]).to(plan.primary)).float().cpu().numpy()[0]
             rows.append(classification_row(case["id"], raw, info.task, bool(io.get("multilabel"))))
     manifest: dict[str, Any] = {"run_id": run_id, "dataset": info.id, "split": split, "tta": tta,
-                                "task": info.task, "out": str(out)}
+                                "task": info.task, "out": str(out), "out_channels": n_out}
     if seg:
         manifest["cases"] = entries
     else:
@@ -203,3 +224,104 @@ def write_rows_csv(path: Path, rows: list[dict[str, Any]]) -> None:
             value = r["prediction"]
             writer.writerow([r["case"], value if not isinstance(value, float) or math.isfinite(value) else "",
                              *r.get("score", [])])
+
+
+# ----------------------------------------------------------------------------- hub evaluate --dataset ... RUN_ID
+def evaluate_run(run_id: str, split: str = "val", dataset: str | None = None, metrics: Sequence[str] | None = None,
+                 labels: Sequence[int] | None = None, nsd_tolerance: float | None = None, tta: bool = False,
+                 device: str | None = None, quiet: bool = False) -> dict[str, Any]:
+    """Predict the run's cases of ``split`` (:func:`predict_run`) and score them against the cases' labels.
+
+    Metrics default to the dataset card's. Segmentation: per-case, per-label rows and means as
+    ``hub evaluate --pred --ref`` gives them (labels: the dataset's foreground labels or regions);
+    classification / regression: the dataset-level scores of the predicted rows. Errors name the run and
+    the dataset when the run is unknown, was trained on another dataset, or the split has no labels.
+    """
+    from medhub.core.plugin_manager import get_registry
+
+    folder = run_folder(run_id)
+    config = json.loads((folder / "config.json").read_text())
+    registry = get_registry()
+    if dataset is not None and registry.dataset(dataset).id != config["dataset"]:
+        raise MedhubError(f'run {run_id} was trained on "{config["dataset"]}", not "{dataset}"; evaluate it with '
+                          f'--dataset {config["dataset"]} (or leave --dataset out)')
+    info = registry.dataset(config["dataset"])
+    cases = split_cases_of(config, info, split)
+    unlabelled = [c["id"] for c in cases if c.get("label") is None]
+    if len(unlabelled) == len(cases):
+        raise MedhubError(f'split "{split}" of "{info.id}" has no labels ({len(cases)} case(s) without a reference); '
+                          f"score --split val instead, or package the test predictions with: hub submit {run_id}")
+    if unlabelled:
+        raise MedhubError(f'split "{split}" of "{info.id}": {len(unlabelled)} of {len(cases)} case(s) have no label '
+                          f'(e.g. "{unlabelled[0]}"); only a labelled split can be scored')
+    default = ["dice"] if info.task == "segmentation" else ["accuracy"]
+    metric_ids = [registry.metric(m).id for m in (metrics or info.metrics or default)]
+    manifest = predict_run(run_id, split, tta=tta, device=device, quiet=quiet)
+    head = {"run_id": run_id, "dataset": info.id, "split": split, "tta": tta, "task": info.task,
+            "predictions": manifest["out"]}
+    if info.task == "segmentation":
+        tolerance = float(nsd_tolerance if nsd_tolerance is not None else config.get("nsd_tolerance", 1.0))
+        return {**head, **score_segmentation_manifest(manifest, cases, info, metric_ids, labels, tolerance, quiet)}
+    return {**head, **score_rows(manifest["cases"], cases, info, metric_ids)}
+
+
+def on_reference_grid(pred: Any, ref: Any) -> Any:
+    """``pred`` as the reference reads it: a W x H x 1 map written for a ``#slice=0`` case becomes 2D."""
+    from medhub.core.io.api import take_slice
+
+    if pred.ndim_spatial == 3 and ref.ndim_spatial == 2 and pred.spatial_shape[-1] == 1:
+        return take_slice(pred, 0, Path(str(pred.meta.get("source", "prediction"))))
+    return pred
+
+
+def score_segmentation_manifest(manifest: dict[str, Any], cases: list[dict[str, Any]], info: Any,
+                                metrics: Sequence[str], labels: Sequence[int] | None, nsd_tolerance: float,
+                                quiet: bool = True) -> dict[str, Any]:
+    """``hub evaluate``'s folder result for the written predictions of ``manifest`` against the cases' labels."""
+    from tqdm.auto import tqdm
+
+    from medhub.core.io import read_image
+    from medhub.core.metrics import aggregate, segmentation_scores
+    from medhub.core.runner.evaluation import foreground_labels
+
+    by_id = {c["id"]: c for c in cases}
+    use: Any = [int(v) for v in labels] if labels else foreground_labels(info, int(manifest.get("out_channels") or 0))
+    rows: list[dict[str, Any]] = []
+    for entry in tqdm(manifest["cases"], desc="evaluate", unit="case", disable=quiet, leave=False):
+        case = by_id[entry["case"]]
+        ref = read_image(case["label"])
+        path = Path(manifest["out"]) / entry["file"]
+        pred = on_reference_grid(read_image(path), ref)
+        if pred.spatial_shape != ref.spatial_shape:
+            raise MedhubError(f'case "{case["id"]}": prediction {path} has shape {pred.spatial_shape}, '
+                              f"its label {case['label']} has {ref.spatial_shape}")
+        p, r = np.rint(pred.array[0]).astype(np.int64), np.rint(ref.array[0]).astype(np.int64)
+        rows += [{"case": case["id"], **row}
+                 for row in segmentation_scores(p, r, use, ref.spacing, tuple(metrics), nsd_tolerance)]
+    agg = aggregate(rows, tuple(metrics)) if rows else {}
+    names = list(use)  # label values, or region names
+    return {"metrics": list(metrics), "labels": use, "per_case": rows,
+            "mean": {str(label): agg.get(str(label), {}) for label in names},
+            "overall": {m: agg.get(m) for m in metrics},
+            "missing": sorted(set(by_id) - {e["case"] for e in manifest["cases"]}), "extra": []}
+
+
+def score_rows(rows: list[dict[str, Any]], cases: list[dict[str, Any]], info: Any,
+               metrics: Sequence[str]) -> dict[str, Any]:
+    """Dataset-level scores of ``hub predict`` rows against the cases' labels (classification / regression)."""
+    from medhub.core.metrics import score_predictions
+
+    by_case = {r["case"]: r for r in rows}
+    missing = [c["id"] for c in cases if c["id"] not in by_case]
+    if missing:
+        raise MedhubError(f'{len(missing)} case(s) have no prediction (e.g. "{missing[0]}")')
+    y_true = np.asarray([c["label"] for c in cases])
+    if info.task == "regression":
+        y_score = np.asarray([float(by_case[c["id"]]["prediction"]) for c in cases])
+        y_true = y_true.astype(np.float64)
+    else:
+        y_score = np.asarray([by_case[c["id"]]["score"] for c in cases], dtype=np.float64)
+        y_true = y_true.astype(int)
+    per_case = [{"case": c["id"], "target": c["label"], "prediction": by_case[c["id"]]["prediction"]} for c in cases]
+    return {"metrics": list(metrics), "scores": score_predictions(list(metrics), y_true, y_score),
+            "per_case": per_case, "missing": [], "extra": []}

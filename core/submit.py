@@ -9,7 +9,11 @@ only then moves the archive into place; a failing check leaves nothing behind an
 Built-in formats: ``nifti-archive`` (a zip of one label map per test case named like its test image; the
 Decathlon layout uses it, under the task's folder) and ``csv`` (``id,prediction`` rows: the default for
 classification and regression). A dataset plugin brings its own format through ``register_layouts``:
-``LayoutInfo(..., submission=SubmissionFormat(...))``.
+``LayoutInfo(..., submission=SubmissionFormat(...))`` (PANDA, RSNA ICH and CAMUS do); the helpers below
+(:func:`read_package_csv`, :func:`row_problems`, :func:`unexpected_files`) read and check CSV packages.
+
+This module imports only the standard library at load time, so dataset plugins can build their formats
+at registration without pulling in NumPy.
 """
 
 from __future__ import annotations
@@ -23,8 +27,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from medhub.core.errors import MedhubError
 
@@ -68,8 +70,6 @@ def build_nifti_archive(manifest: dict[str, Any], cases: list[dict[str, Any]], i
 
 def check_nifti_archive(package: Path, cases: list[dict[str, Any]], info: Any) -> list[str]:
     """Every test case once, named like its image, labels within the dataset's, same shape and geometry."""
-    from medhub.core.io import read_image
-
     problems: list[str] = []
     allowed = {int(k) for k in info.labels} if info.labels else None
     prefix = archive_folder(info)
@@ -80,27 +80,9 @@ def check_nifti_archive(package: Path, cases: list[dict[str, Any]], info: Any) -
             problems.append(f"{name}: not a test case of {info.id} (unexpected file)")
         for name, case in sorted(wanted.items()):
             count = names.count(name)
-            if count == 0:
-                problems.append(f'case "{case["id"]}": missing (expected {name})')
-                continue
-            if count > 1:
-                problems.append(f'case "{case["id"]}": {name} appears {count} times')
-            path = Path(zf.extract(name, tmp))
-            try:
-                pred = read_image(path)
-            except MedhubError as exc:
-                problems.append(f'case "{case["id"]}": {exc}')
-                continue
-            ref = read_image(case["image"])
-            if pred.spatial_shape != ref.spatial_shape:
-                problems.append(f'case "{case["id"]}": shape {pred.spatial_shape} differs from the test image\'s '
-                                f"{ref.spatial_shape}")
-            elif not np.allclose(pred.affine, ref.affine, atol=1e-4):
-                problems.append(f'case "{case["id"]}": geometry (spacing/origin/direction) differs from the test image')
-            values = {int(v) for v in np.unique(pred.array)}
-            if allowed is not None and not values <= allowed:
-                problems.append(f'case "{case["id"]}": label value(s) {sorted(values - allowed)} not in the '
-                                f"dataset's labels {sorted(allowed)}")
+            path = Path(zf.extract(name, tmp)) if count else None
+            problems += label_map_problems(case["id"], name, count, path, case["image"], allowed,
+                                           "the dataset's labels")
     return problems
 
 
@@ -111,14 +93,18 @@ NIFTI_ARCHIVE = SubmissionFormat("nifti-archive", build_nifti_archive, check_nif
 # ----------------------------------------------------------------------------- CSV (classification / regression)
 def build_csv(manifest: dict[str, Any], cases: list[dict[str, Any]], info: Any, staging: Path) -> list[Path]:
     """``submission.csv``: ``id,prediction`` for every test case."""
-    path = staging / "submission.csv"
+    rows = [[row["case"], " ".join(map(str, row["prediction"])) if isinstance(row["prediction"], list)
+             else row["prediction"]] for row in manifest["cases"]]
+    return [write_csv(staging / "submission.csv", ["id", "prediction"], rows)]
+
+
+def write_csv(path: Path, columns: list[str], rows: Any) -> Path:
+    """Write ``columns`` then ``rows`` (an iterable of lists) as UTF-8 CSV; returns ``path``."""
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["id", "prediction"])
-        for row in manifest["cases"]:
-            value = row["prediction"]
-            writer.writerow([row["case"], " ".join(map(str, value)) if isinstance(value, list) else value])
-    return [path]
+        writer.writerow(columns)
+        writer.writerows(rows)
+    return path
 
 
 def check_csv(package: Path, cases: list[dict[str, Any]], info: Any) -> list[str]:
@@ -149,6 +135,83 @@ def check_csv(package: Path, cases: list[dict[str, Any]], info: Any) -> list[str
 
 
 CSV = SubmissionFormat("csv", build_csv, check_csv, ".zip", "submission.csv with id,prediction rows, zipped")
+
+
+def label_map_problems(case_id: str, name: str, count: int, path: Path | None, reference: Any,
+                       allowed: set[int] | None, labels_name: str) -> list[str]:
+    """Problems of one packaged label map: missing (``count`` 0) or repeated, unreadable, shape or geometry
+    other than the test image ``reference``'s, values that are not integers in ``allowed``.
+
+    Each message names the case, so a failing package says what to fix.
+    """
+    import numpy as np
+
+    from medhub.core.io import read_image
+
+    if count == 0 or path is None:
+        return [f'case "{case_id}": missing (expected {name})']
+    problems = [f'case "{case_id}": {name} appears {count} times'] if count > 1 else []
+    try:
+        pred = read_image(path)
+    except MedhubError as exc:
+        return problems + [f'case "{case_id}": {exc}']
+    ref = read_image(reference)
+    if pred.spatial_shape != ref.spatial_shape:
+        problems.append(f'case "{case_id}": shape {pred.spatial_shape} differs from the test image\'s '
+                        f"{ref.spatial_shape}")
+    elif not np.allclose(pred.affine, ref.affine, atol=1e-4):
+        problems.append(f'case "{case_id}": geometry (spacing/origin/direction) differs from the test image')
+    bad = sorted({float(v) if v != int(v) else int(v) for v in np.unique(pred.array)
+                  if v != int(v) or (allowed is not None and int(v) not in allowed)})
+    if bad:
+        problems.append(f'case "{case_id}": label value(s) {bad} not in {labels_name} '
+                        f"{sorted(allowed) if allowed is not None else ''}".rstrip())
+    return problems
+
+
+# ----------------------------------------------------------------------------- helpers for CSV packages
+def read_package_csv(package: Path, name: str, columns: list[str]) -> tuple[list[list[str]], list[str]]:
+    """``(rows, problems)`` of the CSV ``name`` inside the zip ``package``; a missing file or a header other
+    than ``columns`` is a problem (and no rows)."""
+    with zipfile.ZipFile(package) as zf:
+        if name not in zf.namelist():
+            return [], [f"{name}: missing from the package"]
+        try:
+            text = zf.read(name).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return [], [f"{name}: not UTF-8 text"]
+    reader = csv.reader(io.StringIO(text))
+    header = [h.strip() for h in next(reader, [])]
+    if header != list(columns):
+        return [], [f"{name}: columns {','.join(header) or '(none)'} (expected {','.join(columns)})"]
+    return [r for r in reader if any(v.strip() for v in r)], []
+
+
+def row_problems(ids: list[str], wanted: dict[str, str], name: str, info: Any) -> list[str]:
+    """Missing and repeated rows of each wanted row id (``{row id: case id}``) and rows of no test case.
+
+    Each problem names the case (``case "<id>": ...``) so the message says what to fix.
+    """
+    from collections import Counter
+
+    counts = Counter(ids)
+    problems = []
+    for row_id, case_id in wanted.items():
+        n = counts.get(row_id, 0)
+        if n == 0:
+            problems.append(f'case "{case_id}": missing (no {row_id} row in {name})')
+        elif n > 1:
+            problems.append(f'case "{case_id}": {row_id} appears {n} times in {name}')
+    for extra in sorted(set(counts) - set(wanted)):
+        problems.append(f'{name}: "{extra}" is not a test case of {info.id} (unexpected row)')
+    return problems
+
+
+def unexpected_files(package: Path, allowed: set[str]) -> list[str]:
+    """Files of the zip other than ``allowed``."""
+    with zipfile.ZipFile(package) as zf:
+        names = [n for n in zf.namelist() if not n.endswith("/")]
+    return [f"{n}: unexpected file in the package" for n in sorted(set(names) - allowed)]
 
 
 # ----------------------------------------------------------------------------- driver

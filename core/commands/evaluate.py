@@ -1,4 +1,4 @@
-"""``hub evaluate``: score predicted label maps against references (a folder pair)."""
+"""``hub evaluate``: score predicted label maps against references (a folder pair), or a run on a labelled split."""
 
 from __future__ import annotations
 
@@ -7,16 +7,26 @@ import sys
 from pathlib import Path
 
 NAME = "evaluate"
-HELP = "score predictions against references: --pred DIR --ref DIR"
+HELP = "score predictions: --pred DIR --ref DIR, or a run on a labelled split: --dataset ID --split val RUN_ID"
 ORDER = 25
+DEFAULT_METRICS = "dice,hd95,nsd"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_id", nargs="?", help="a trained run to predict and score (see hub leaderboard)")
+    parser.add_argument("--dataset", help="with RUN_ID: the run's dataset (default: the one it was trained on)")
+    parser.add_argument("--split", choices=("val", "test"), default="val",
+                        help="with RUN_ID: the labelled split to score (default: the run's validation fold)")
+    parser.add_argument("--tta", action="store_true", help="with RUN_ID: predict with flip test-time augmentation")
+    parser.add_argument("--device", help="with RUN_ID: cpu | cuda | cuda:N for the predictions (default: the run's)")
     parser.add_argument("--pred", type=Path, help="folder of predicted label maps (file name = case id)")
     parser.add_argument("--ref", type=Path, help="folder of reference label maps (spacing is read from these)")
-    parser.add_argument("--labels", help="comma-separated label values (default: every non-zero value in --ref)")
-    parser.add_argument("--metrics", default="dice,hd95,nsd", help="comma-separated: dice,iou,hd95,hd,assd,nsd")
-    parser.add_argument("--nsd-tolerance", type=float, default=1.0, metavar="MM", help="NSD tolerance in mm")
+    parser.add_argument("--labels", help="comma-separated label values (default: every non-zero value in --ref, "
+                                         "or the dataset's labels)")
+    parser.add_argument("--metrics", help=f"comma-separated metric ids (default: {DEFAULT_METRICS} for folders, "
+                                          "the dataset's metrics for a run)")
+    parser.add_argument("--nsd-tolerance", type=float, metavar="MM",
+                        help="NSD tolerance in mm (default: 1, or the run's nsd_tolerance)")
     parser.add_argument("--json", action="store_true", help="print the full result as JSON on stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -33,26 +43,60 @@ def parse_labels(text: str | None) -> list[int] | None:
         raise MedhubError(f'--labels "{text}": expected comma-separated integers such as 1,2') from None
 
 
+def parse_metrics(text: str | None) -> list[str] | None:
+    """``"dice,hd95"`` -> ``["dice", "hd95"]`` (None when not given)."""
+    return [m.strip() for m in text.split(",") if m.strip()] if text else None
+
+
 def run(args: argparse.Namespace) -> int:
-    """Score the folders; print a per-label table (or JSON) and report missing / extra predictions."""
+    """Score the folders or the run; print a per-label (or per-metric) table, or JSON."""
     from medhub.core.errors import MedhubError
     from medhub.core.metrics.folders import evaluate_folders
-    from medhub.core.output import info, print_json, print_table
+    from medhub.core.output import info, print_json
     from medhub.core.runner.engine import json_safe
 
-    if args.pred is None or args.ref is None:
-        raise MedhubError("hub evaluate needs --pred DIR and --ref DIR (folders of label maps named by case id)")
-    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
-    result = evaluate_folders(args.pred, args.ref, parse_labels(args.labels), metrics, args.nsd_tolerance,
-                              quiet=args.quiet or not sys.stderr.isatty())
+    quiet = args.quiet or not sys.stderr.isatty()
+    if args.run_id is not None:
+        if args.pred is not None or args.ref is not None:
+            raise MedhubError("give either RUN_ID (with --dataset/--split) or --pred DIR --ref DIR, not both")
+        from medhub.core.predict import evaluate_run
+
+        result = evaluate_run(args.run_id, split=args.split, dataset=args.dataset, metrics=parse_metrics(args.metrics),
+                              labels=parse_labels(args.labels), nsd_tolerance=args.nsd_tolerance, tta=args.tta,
+                              device=args.device, quiet=quiet)
+    elif args.dataset is not None:
+        raise MedhubError(f"--dataset {args.dataset} needs the run to score: hub evaluate --dataset {args.dataset} "
+                          "--split val RUN_ID (list runs with: hub leaderboard)")
+    elif args.pred is None or args.ref is None:
+        raise MedhubError("hub evaluate needs --pred DIR and --ref DIR (folders of label maps named by case id), "
+                          "or a run: hub evaluate --dataset ID --split val RUN_ID")
+    else:
+        metrics = parse_metrics(args.metrics) or parse_metrics(DEFAULT_METRICS)
+        result = evaluate_folders(args.pred, args.ref, parse_labels(args.labels), metrics,
+                                  1.0 if args.nsd_tolerance is None else args.nsd_tolerance, quiet=quiet)
     if args.json:
         print_json(json_safe(result))
     else:
-        rows = [(label, *[f"{v:.4f}" if isinstance(v, float) else v for v in (means.get(m) for m in metrics)])
-                for label, means in result["mean"].items()]
-        print_table(rows, ["label", *metrics])
-        print(f"{len({r['case'] for r in result['per_case']})} case(s) scored")
+        print_result(result)
     for key in ("missing", "extra"):
-        if result[key]:
+        if result.get(key):
             info(f"{len(result[key])} {key} prediction(s): {', '.join(result[key])}")
     return 0
+
+
+def print_result(result: dict) -> None:
+    """A per-label table (segmentation) or a metric/value table (classification, regression)."""
+    from medhub.core.output import print_table
+
+    def cell(v):
+        return f"{v:.4f}" if isinstance(v, float) else v
+
+    metrics = result["metrics"]
+    where = f" of {result['dataset']} ({result['split']}, run {result['run_id']})" if "run_id" in result else ""
+    if "scores" in result:
+        print_table([(m, cell(v)) for m, v in result["scores"].items()], ["metric", "value"])
+        print(f"{len(result['per_case'])} case(s){where} scored")
+        return
+    rows = [(label, *[cell(means.get(m)) for m in metrics]) for label, means in result["mean"].items()]
+    print_table(rows, ["label", *metrics])
+    print(f"{len({r['case'] for r in result['per_case']})} case(s){where} scored")

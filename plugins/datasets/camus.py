@@ -14,17 +14,24 @@ A case is one patient x view x phase (``patient0001_2CH_ED``): a 2D image, its l
 2 myocardium, 3 left atrium) and the patient's ``Info_*.cfg`` facts (sex, age, image quality, ejection
 fraction). Patients without ground truth form the test part; with ``database_split/`` the official
 training / validation / testing patients form the train / val / test parts.
+
+Submission (``hub submit``): one zip of label maps named as the challenge expects,
+``patientNNNN_{2CH,4CH}_{ED,ES}`` plus the test image's format (``.mhd`` + ``.raw`` for the original
+release, ``.nii.gz`` for the public one), each in its test image's geometry and shape (a NIfTI frame is
+W x H x 1 like the released file), label values 0-3.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 from medhub.core.errors import MedhubError
 from medhub.core.hookspecs import hookimpl
 from medhub.core.registry import DatasetInfo, LayoutInfo
+from medhub.core.submit import SubmissionFormat
 from medhub.plugins.datasets._catalogue_a_common import (
     extras, find_folder, list_dir, missing, number, read_key_values, sub_dirs,
 )
@@ -83,6 +90,7 @@ def register_layouts(register):
         verify=verify_camus,
         description="CAMUS: patientNNNN/ folders with patientNNNN_{2CH,4CH}_{ED,ES}[_gt].{mhd,nii.gz} and "
                     "Info_{2CH,4CH}.cfg, under training/ + testing/ (original) or database_nifti/ (+ database_split/)",
+        submission=SUBMISSION,
     ))
 
 
@@ -220,3 +228,81 @@ def verify_camus(root: Path, info: DatasetInfo | None = None) -> list[str]:
             if not (split / name).is_file():
                 problems.append(f"missing file: {split / name}")
     return problems
+
+
+# ---------------------------------------------------------------- submission
+
+MHD_DATA = re.compile(r"^(\s*ElementDataFile\s*=\s*)(.+?)\s*$", re.MULTILINE)
+
+
+def image_file(case: dict[str, Any]) -> Path:
+    """The case's image file without its ``#slice=0`` selector."""
+    return Path(str(case["image"]).split("#", 1)[0])
+
+
+def submission_name(case: dict[str, Any]) -> str:
+    """``patientNNNN_<view>_<phase>`` plus the test image's suffix (``.mhd``, ``.nii.gz`` or ``.nii``)."""
+    name = image_file(case).name
+    suffix = ".nii.gz" if name.endswith(".nii.gz") else Path(name).suffix
+    return f"{case['id']}{suffix}"
+
+
+def copy_mhd(source: Path, target: Path) -> list[Path]:
+    """Copy an ``.mhd`` header and its data file (renamed after ``target``); returns both paths."""
+    header = source.read_text(encoding="latin-1")
+    match = MHD_DATA.search(header)
+    if match is None or match.group(2) == "LOCAL" or match.group(2).startswith("LIST"):
+        shutil.copy2(source, target)
+        return [target]
+    data = source.parent / match.group(2)
+    new_data = target.with_name(target.name[:-4] + Path(match.group(2)).suffix)
+    shutil.copy2(data, new_data)
+    target.write_text(MHD_DATA.sub(lambda m: m.group(1) + new_data.name, header, count=1), encoding="latin-1")
+    return [target, new_data]
+
+
+def build_submission(manifest: dict[str, Any], cases: list[dict[str, Any]], info: Any, staging: Path) -> list[Path]:
+    """Each prediction of ``hub predict`` (already in its test image's format and geometry) under the name
+    the challenge expects; an ``.mhd`` brings its ``.raw``."""
+    by_id = {c["id"]: c for c in cases}
+    out_dir = Path(manifest["out"])
+    files: list[Path] = []
+    for entry in manifest["cases"]:
+        case = by_id.get(entry["case"])
+        source = out_dir / entry["file"]
+        target = staging / (submission_name(case) if case is not None else entry["file"])
+        if target.name.endswith(".mhd"):
+            files += copy_mhd(source, target)
+        else:
+            shutil.copy2(source, target)
+            files.append(target)
+    return files
+
+
+def check_submission(package: Path, cases: list[dict[str, Any]], info: Any) -> list[str]:
+    """Every test frame once under its expected name, label values 0-3, shape and geometry of the test image."""
+    import tempfile
+    import zipfile
+
+    from medhub.core.submit import label_map_problems
+
+    problems: list[str] = []
+    allowed = {int(k) for k in info.labels} if info.labels else {0, 1, 2, 3}
+    wanted = {submission_name(c): c for c in cases}
+    data_files = {n[:-4] + suffix for n in wanted if n.endswith(".mhd") for suffix in (".raw", ".zraw")}
+    with zipfile.ZipFile(package) as zf, tempfile.TemporaryDirectory(prefix="medhub-check-") as tmp:
+        names = [n for n in zf.namelist() if not n.endswith("/")]
+        for name in sorted(set(names) - set(wanted) - data_files):
+            problems.append(f"{name}: not a test frame of {info.id} (unexpected file; expected names like "
+                            f"{next(iter(wanted), 'patientNNNN_2CH_ED.mhd')})")
+        zf.extractall(tmp, members=[n for n in names if n in wanted or n in data_files])
+        for name, case in sorted(wanted.items()):
+            count = names.count(name)
+            problems += label_map_problems(case["id"], name, count, Path(tmp) / name if count else None,
+                                           image_file(case), allowed, "the CAMUS labels")
+    return problems
+
+
+SUBMISSION = SubmissionFormat("camus", build_submission, check_submission, ".zip",
+                              "patientNNNN_{2CH,4CH}_{ED,ES}.mhd+.raw (original release) or .nii.gz (public release), "
+                              "one per test frame in its test image's geometry, label values 0-3, in one zip")

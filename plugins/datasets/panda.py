@@ -9,17 +9,22 @@ data_provider``; the competition's test slides are hidden, so ``test_images/`` i
 Each slide is a three-level tiled TIFF pyramid (downsampling 1, 4 and 16). Cases read level
 ``LEVEL`` through the TIFF extra (``"<id>.tiff#level=2"``): at 16x a slide is at most a few thousand
 pixels a side, which a 2D classifier can take whole, while level 0 (up to ~40k px) cannot.
+
+Submission (``hub submit``): ``submission.csv`` with ``image_id,isup_grade``, one row per test slide, the
+grade an integer 0-5 (the most probable class), as in the competition's ``sample_submission.csv``.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 from typing import Any
 
 from medhub.core.errors import MedhubError
 from medhub.core.hookspecs import hookimpl
 from medhub.core.registry import DatasetInfo, LayoutInfo
+from medhub.core.submit import SubmissionFormat
 
 COMPETITION = "prostate-cancer-grade-assessment"
 LEVEL = 2
@@ -36,6 +41,50 @@ PANDA is Kaggle competition data (about 400 GB zipped): you need a Kaggle accoun
    or by hand: kaggle competitions download -c {COMPETITION}
    then: hub download panda --file {COMPETITION}.zip   (or unzip it and: hub link panda DIR)
 Cases read pyramid level {LEVEL} of each slide (16x downsampled)."""
+
+
+# ---------------------------------------------------------------- submission
+
+SUBMISSION_FILE = "submission.csv"
+SUBMISSION_COLUMNS = ["image_id", "isup_grade"]
+GRADE = re.compile(r"^\s*\d+\s*$")
+
+
+def isup_grade(row: dict[str, Any]) -> int:
+    """The predicted ISUP grade of one ``hub predict`` row (the most probable class)."""
+    value = row.get("prediction")
+    if isinstance(value, list) or value is None:
+        raise MedhubError(f'case "{row.get("case")}": prediction {value!r} is not one ISUP grade; was the run '
+                          "trained on panda?")
+    return int(value)
+
+
+def build_submission(manifest: dict[str, Any], cases: list[dict[str, Any]], info: Any, staging: Path) -> list[Path]:
+    """``submission.csv``: ``image_id,isup_grade`` for every predicted test slide."""
+    from medhub.core.submit import write_csv
+
+    rows = [[row["case"], isup_grade(row)] for row in manifest["cases"]]
+    return [write_csv(staging / SUBMISSION_FILE, SUBMISSION_COLUMNS, rows)]
+
+
+def check_submission(package: Path, cases: list[dict[str, Any]], info: Any) -> list[str]:
+    """Columns ``image_id,isup_grade`` exactly, every test slide once, grades integers 0-5."""
+    from medhub.core.submit import read_package_csv, row_problems, unexpected_files
+
+    rows, unreadable = read_package_csv(package, SUBMISSION_FILE, SUBMISSION_COLUMNS)
+    problems = unexpected_files(package, {SUBMISSION_FILE}) + unreadable
+    if unreadable:
+        return problems
+    problems += row_problems([r[0].strip() for r in rows], {c["id"]: c["id"] for c in cases}, SUBMISSION_FILE, info)
+    for r in rows:
+        value = r[1] if len(r) == 2 else ",".join(r[1:])
+        if len(r) != 2 or not GRADE.match(value) or not 0 <= int(value) <= 5:
+            problems.append(f'case "{r[0].strip()}": isup_grade {value!r} is not an integer 0-5')
+    return problems
+
+
+SUBMISSION = SubmissionFormat("panda-csv", build_submission, check_submission, ".zip",
+                              "submission.csv with image_id,isup_grade (integer 0-5) per test slide, zipped")
 
 
 @hookimpl
@@ -72,6 +121,7 @@ def register_layouts(register):
         verify=verify_panda,
         description="PANDA Kaggle layout: train.csv + train_images/<id>.tiff (+ train_label_masks/<id>_mask.tiff), "
                     "test.csv (+ test_images/); options: level",
+        submission=SUBMISSION,
     ))
 
 

@@ -9,11 +9,16 @@
   ``boneage-training-dataset/<id>.png`` and ``boneage-test-dataset.csv`` (``Case ID,Sex``) with
   ``boneage-test-dataset/<Case ID>.png``. The Kaggle zip nests each image folder in a folder of the same
   name; both shapes are accepted. Label = bone age in months (float); ``male`` (bool) rides along.
+
+Submission (``hub submit``): ``rsna/ich`` packages the competition's ``ID,Label`` CSV, six rows
+``ID_<hex>_<subtype>`` per test slice (``SUBTYPES`` order) with the predicted probability (the sigmoid of
+each output); ``rsna/bone-age`` keeps medhub's ``id,prediction`` CSV.
 """
 
 from __future__ import annotations
 
 import csv
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -21,6 +26,7 @@ from typing import Any
 from medhub.core.errors import MedhubError
 from medhub.core.hookspecs import hookimpl
 from medhub.core.registry import DatasetInfo, LayoutInfo
+from medhub.core.submit import SubmissionFormat
 
 SUBTYPES = ("epidural", "intraparenchymal", "intraventricular", "subarachnoid", "subdural", "any")
 ICH_COMPETITION = "rsna-intracranial-hemorrhage-detection"
@@ -103,6 +109,7 @@ def register_layouts(register):
         verify=verify_ich,
         description="RSNA ICH Kaggle layout: stage_2_train.csv (ID_<hex>_<subtype>,Label), stage_2_train/*.dcm, "
                     "stage_2_test/*.dcm; options: exclude",
+        submission=ICH_SUBMISSION,
     ))
     register(LayoutInfo(
         id="rsna-bone-age",
@@ -195,6 +202,60 @@ def verify_ich(root: Path, info: DatasetInfo | None = None) -> list[str]:
     if not (base / "stage_2_test").is_dir():
         problems.append(f"missing folder: {base / 'stage_2_test'}")
     return problems
+
+
+# ---------------------------------------------------------------- RSNA ICH submission
+
+ICH_SUBMISSION_FILE = "submission.csv"
+ICH_SUBMISSION_COLUMNS = ["ID", "Label"]
+
+
+def ich_probabilities(row: dict[str, Any]) -> list[float]:
+    """The six subtype probabilities of one ``hub predict`` row (sigmoid of the multi-label outputs)."""
+    scores = row.get("score")
+    if not isinstance(scores, list) or len(scores) != len(SUBTYPES):
+        n = len(scores) if isinstance(scores, list) else 0
+        raise MedhubError(f'case "{row.get("case")}": {n} predicted probabilities, expected {len(SUBTYPES)} '
+                          f"({', '.join(SUBTYPES)}); was the run trained on rsna/ich?")
+    return [float(p) for p in scores]
+
+
+def build_ich_submission(manifest: dict[str, Any], cases: list[dict[str, Any]], info: Any,
+                         staging: Path) -> list[Path]:
+    """``submission.csv``: ``ID,Label`` with ``ID_<hex>_<subtype>`` rows, six per predicted test slice."""
+    from medhub.core.submit import write_csv
+
+    rows = [[f"{row['case']}_{subtype}", f"{p:.6f}"] for row in manifest["cases"]
+            for subtype, p in zip(SUBTYPES, ich_probabilities(row))]
+    return [write_csv(staging / ICH_SUBMISSION_FILE, ICH_SUBMISSION_COLUMNS, rows)]
+
+
+def check_ich_submission(package: Path, cases: list[dict[str, Any]], info: Any) -> list[str]:
+    """Header ``ID,Label``, every ``ID_<hex>_<subtype>`` of the test slices once, no other IDs, labels in [0, 1]."""
+    from medhub.core.submit import read_package_csv, row_problems, unexpected_files
+
+    rows, unreadable = read_package_csv(package, ICH_SUBMISSION_FILE, ICH_SUBMISSION_COLUMNS)
+    problems = unexpected_files(package, {ICH_SUBMISSION_FILE}) + unreadable
+    if unreadable:
+        return problems
+    wanted = {f"{c['id']}_{subtype}": c["id"] for c in cases for subtype in SUBTYPES}
+    problems += row_problems([r[0].strip() for r in rows], wanted, ICH_SUBMISSION_FILE, info)
+    for r in rows:
+        row_id = r[0].strip()
+        case_id = wanted.get(row_id, row_id.rpartition("_")[0] or row_id)
+        value = r[1].strip() if len(r) == 2 else ",".join(r[1:])
+        try:
+            p = float(value)
+        except ValueError:
+            p = math.nan
+        if len(r) != 2 or not 0.0 <= p <= 1.0:  # NaN fails both comparisons
+            problems.append(f'case "{case_id}": Label {value!r} of {row_id} is not a probability in [0, 1]')
+    return problems
+
+
+ICH_SUBMISSION = SubmissionFormat("rsna-ich-csv", build_ich_submission, check_ich_submission, ".zip",
+                                  "submission.csv with ID,Label: six ID_<hex>_<subtype> rows per test slice, "
+                                  "Label = predicted probability, zipped")
 
 
 # ---------------------------------------------------------------- RSNA bone age
