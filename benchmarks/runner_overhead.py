@@ -5,7 +5,7 @@ same precision and device. The runner's loop adds what ``hub run`` does per step
 clipping, schedule step, TensorBoard scalars, the progress bar. Prints samples/s and the ratio
 (goal: runner / minimal >= 0.97).
 
-    python benchmarks/runner_overhead.py [--steps 24] [--repeats 3] [--patch 48] [--device cpu]
+    python benchmarks/runner_overhead.py [--steps 24] [--repeats 5] [--patch 48] [--device cpu]
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def minimal_loop(sampler, model, steps: int, device: str, rng) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=24)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--patch", type=int, default=48)
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--device", default="cpu")
