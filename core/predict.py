@@ -42,8 +42,14 @@ def run_folder(run_id: str) -> Path:
     return folder
 
 
-def load_model(folder: Path, config: dict[str, Any], in_channels: int, out_channels: int, device: str) -> Any:
-    """The run's model with its best weights (``torch.load(weights_only=True)``: no code from the file runs)."""
+def load_model(folder: Path, config: dict[str, Any], in_channels: int, out_channels: int,
+               devices: Sequence[str], sample_shape: Sequence[int] | None = None) -> Any:
+    """The run's model with its best weights (``torch.load(weights_only=True)``: no code from the file runs).
+
+    One device: the model on it. Several: the model split into one pipelined stage per device
+    (:class:`medhub.core.parallel.ModelParallel`, micro-batches of the run's ``split_size``), balanced for
+    inputs of ``sample_shape`` (batch first); its output comes back on the first device.
+    """
     import torch
 
     from medhub.core.plugin_manager import get_registry
@@ -51,7 +57,24 @@ def load_model(folder: Path, config: dict[str, Any], in_channels: int, out_chann
     model = get_registry().model(config["model"]).build(in_channels, out_channels, **(config.get("model_hparams") or {}))
     blob = torch.load(folder / "checkpoints" / CHECKPOINT, map_location="cpu", weights_only=True)
     model.load_state_dict(blob["model"])
-    return model.to(device).eval()
+    model.eval()
+    if len(devices) == 1:
+        return model.to(devices[0])
+    from medhub.core.parallel import ModelParallel
+
+    return ModelParallel(model, list(devices), split_size=config.get("split_size"),
+                         sample_input_shape=tuple(sample_shape or (1, in_channels, 32, 32, 32))).eval()
+
+
+def prediction_stages(config: dict[str, Any], device: str | None) -> int | None:
+    """How many pipelined stages predict with: the run's ``--model-parallel`` when no ``--device`` is given,
+    else one per device ``--device`` lists (one device: the unsplit model)."""
+    from medhub.core.runner.devices import parse_devices
+
+    if device is None:
+        return config.get("model_parallel") or None
+    n = len(parse_devices(device))
+    return n if n > 1 else None
 
 
 def flip_sets(dims: int) -> list[tuple[int, ...]]:
@@ -162,7 +185,8 @@ def predict_run(run_id: str, split: str = "test", out: Path | None = None, tta: 
     if dataset is not None and get_registry().dataset(dataset).id != config["dataset"]:
         raise MedhubError(f'run {run_id} was trained on "{config["dataset"]}", not "{dataset}"')
     info = get_registry().dataset(config["dataset"])
-    plan = plan_devices({**config, "device": device or config["device"], "model_parallel": None}, info.dims)
+    plan = plan_devices({**config, "device": device or config["device"],
+                         "model_parallel": prediction_stages(config, device)}, info.dims)
     cases = split_cases_of(config, info, split)
     out = Path(out) if out is not None else folder / "predictions" / split
     out.mkdir(parents=True, exist_ok=True)
@@ -177,7 +201,8 @@ def predict_run(run_id: str, split: str = "test", out: Path | None = None, tta: 
         done = pipeline({"id": case["id"], "image": case["image"]})
         image = np.asarray(done["image"], dtype=np.float32)
         if model is None:
-            model = load_model(folder, config, image.shape[0], n_out, plan.primary)
+            window = config.get("patch_size") if seg and config.get("patch_size") else image.shape[1:]
+            model = load_model(folder, config, image.shape[0], n_out, plan.devices, (1, image.shape[0], *window))
         if seg:
             probs = segment(model, image, config, n_out, plan.primary, tta, plan.autocast)
             original = read_image(case["image"])
@@ -190,7 +215,8 @@ def predict_run(run_id: str, split: str = "test", out: Path | None = None, tta: 
                 raw = model(torch.from_numpy(image[None]).to(plan.primary)).float().cpu().numpy()[0]
             rows.append(classification_row(case["id"], raw, info.task, bool(io.get("multilabel"))))
     manifest: dict[str, Any] = {"run_id": run_id, "dataset": info.id, "split": split, "tta": tta,
-                                "task": info.task, "out": str(out), "out_channels": n_out}
+                                "task": info.task, "out": str(out), "out_channels": n_out,
+                                "devices": list(plan.devices)}
     if seg:
         manifest["cases"] = entries
     else:

@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", choices=("val", "test"), default="val",
                         help="with RUN_ID: the labelled split to score (default: the run's validation fold)")
     parser.add_argument("--tta", action="store_true", help="with RUN_ID: predict with flip test-time augmentation")
-    parser.add_argument("--device", help="with RUN_ID: cpu | cuda | cuda:N for the predictions (default: the run's)")
+    parser.add_argument("--device", help="with RUN_ID: cpu | cuda | cuda:N, or several for pipelined stages (default: the run's)")
     parser.add_argument("--pred", type=Path, help="folder of predicted label maps (file name = case id)")
     parser.add_argument("--ref", type=Path, help="folder of reference label maps (spacing is read from these)")
     parser.add_argument("--labels", help="comma-separated label values (default: every non-zero value in --ref, "

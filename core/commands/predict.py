@@ -17,7 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", choices=("test", "val"), default="test")
     parser.add_argument("--out", type=Path, help="output folder (default: runs/RUN_ID/predictions/SPLIT)")
     parser.add_argument("--tta", action="store_true", help="average over every flip of the spatial axes")
-    parser.add_argument("--device", help="cpu | cuda | cuda:N (default: the run's device)")
+    parser.add_argument("--device", help="cpu | cuda | cuda:N, or several (cuda:0,cuda:1) to split the model into "
+                             "pipelined stages (default: the run's devices and stages)")
     parser.add_argument("--json", action="store_true", help="print the predictions manifest as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
