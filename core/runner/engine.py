@@ -516,16 +516,20 @@ def resume(run_id: str, quiet: bool = False, stop_after_epochs: int | None = Non
 def _drive(trainer: Trainer, stop_after_epochs: int | None, resume_from: Path | None) -> dict[str, Any] | None:
     import json
 
-    from medhub.core.distributed import cleanup
+    from medhub.core.distributed import barrier, cleanup
 
     meta = json.loads((trainer.run_dir / "run.json").read_text())
     try:
         trainer.setup()
         if resume_from is not None:
             trainer.restore(resume_from)
-        if not trainer.fit(stop_after_epochs=stop_after_epochs):
+        finished = trainer.fit(stop_after_epochs=stop_after_epochs)
+        record = trainer.finish(meta["created"]) if finished else None
+        # Every rank leaves together: a gloo rank whose peer closed its sockets while it was still busy
+        # (rank 0 exporting and writing) can abort with "connection closed by peer".
+        barrier(trainer.dist)
+        if not finished:
             return None
-        record = trainer.finish(meta["created"])
     except Exception as exc:
         oom = type(exc).__name__ == "OutOfMemoryError"
         if oom:

@@ -48,3 +48,21 @@ def test_two_process_run_writes_one_record_with_every_case_scored_once(spheres, 
     model = get_registry().model("unet3d").build(1, 3, **TINY_UNET3D)
     model.load_state_dict(blob["model"])  # saved without DDP's "module." prefix
     assert len(blob["ranks"]) == 2  # each rank's sampling state, for an exact --resume
+    # its metrics equal a single-process evaluation of the same checkpoint
+    from medhub.core.runner.engine import Trainer
+
+    config = json.loads((runs[0] / "config.json").read_text())
+    single = Trainer(config, medhub_home / "single-process", quiet=True)
+    single.setup()
+    single.core_model.load_state_dict(blob["model"])
+    rows, aggregate = single.score(single.eval, ["dice", "hd95", "nsd"])
+    key = lambda row: (row["case"], row["label"])  # noqa: E731
+    recorded = sorted(record["metrics"]["per_case"], key=key)
+    assert [key(r) for r in sorted(rows, key=key)] == [key(r) for r in recorded]
+    for mine, theirs in zip(sorted(rows, key=key), recorded):
+        assert {k: v for k, v in mine.items() if k not in ("case", "label")} == pytest.approx(
+            {k: v for k, v in theirs.items() if k not in ("case", "label")}, rel=1e-6)
+    means = {k: v for k, v in aggregate.items() if not isinstance(v, dict)}
+    assert means == pytest.approx(record["metrics"]["aggregate"], rel=1e-6, nan_ok=True)
+    for label, values in record["metrics"]["per_label"].items():
+        assert aggregate[label] == pytest.approx(values, rel=1e-6, nan_ok=True)
