@@ -161,8 +161,8 @@ def download_file(url: str, dest: Path, *, md5: str | None = None, sha256: str |
                     why = str(exc.__cause__ or exc) if isinstance(exc, _Retry) else type(exc).__name__
                     raise DownloadError(
                         f"cannot download {url} to {dest} after {retries + 1} attempts ({why}): check the network "
-                        f"connection to {host} and any proxy (HTTPS_PROXY / NO_PROXY), or use --mirror URL, or fetch "
-                        f"the file by hand" + (f"; {fix}" if fix else "") + ". Running the same command again resumes."
+                        f"connection to {host} and any proxy (HTTPS_PROXY / NO_PROXY), or use --mirror URL, "
+                        + (fix if fix else "or fetch the file by hand") + ". Running the same command again resumes."
                     ) from None
                 time.sleep(backoff * (2 ** (attempt - 1)))
     finally:
