@@ -34,6 +34,11 @@ def manual_instructions(info: DatasetInfo, reason: str = "") -> str:
     lines = [reason or f'dataset "{info.id}" cannot be downloaded automatically (access: {info.access}).']
     if info.instructions:
         lines.append(info.instructions.strip())
+        if "--file" in info.instructions or "hub link" in info.instructions:  # the card already gives the steps
+            for s in info.sources:
+                sums = ", ".join(f"{k} {v}" for k, v in (("md5", s.md5), ("sha256", s.sha256)) if v)
+                lines.append(f"Expected file: {s.filename}" + (f" ({sums})" if sums else ""))
+            return "\n".join(lines)
     where = info.homepage or (info.sources[0].url if info.sources else "")
     if where:
         lines.append(f"1. Get the data from: {where}")
