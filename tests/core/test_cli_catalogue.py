@@ -49,7 +49,7 @@ def test_usage_error_is_exit_2(hub):
     assert code == 2
 
 
-def test_catalogue_commands_do_not_import_torch():
+def test_catalogue_commands_do_not_import_torch_or_numpy():
     code = (
         "import sys\n"
         "from medhub.core.cli import main\n"
@@ -58,7 +58,7 @@ def test_catalogue_commands_do_not_import_torch():
         "        main(cmd)\n"
         "    except SystemExit:\n"
         "        pass\n"
-        "heavy = [m for m in ('torch', 'SimpleITK', 'pandas', 'nibabel') if m in sys.modules]\n"
+        "heavy = [m for m in ('torch', 'SimpleITK', 'pandas', 'nibabel', 'numpy', 'scipy') if m in sys.modules]\n"
         "print('HEAVY', heavy, file=sys.stderr)\n"
         "sys.exit(1 if heavy else 0)\n"
     )
