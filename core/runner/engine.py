@@ -396,6 +396,7 @@ class Trainer:
             "ranking": {"metric": self.ranking_metric, "direction": self.direction,
                         "value": float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None},
             "devices": {"device": self.plan.primary, "names": self.plan.devices, "amp": self.plan.amp,
+                        "channels_last": bool(self.plan.channels_last and not self.stage_layout),
                         "parallel": {"mode": ("model-parallel" if self.stage_layout else
                                               "ddp" if self.dist.enabled else "none"),
                                      "world_size": self.dist.world_size, "backend": self.dist.backend,

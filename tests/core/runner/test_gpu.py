@@ -1,0 +1,57 @@
+"""GPU behaviour of ``hub run`` and ``hub predict``: skipped without CUDA (CI has none); run them on a GPU.
+
+    python -m pytest tests/core/runner/test_gpu.py
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from tests.core.runner.conftest import TINY_UNET3D, generated, spheres  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+TINY_RUN = ("--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "2", "--patch-size", "32", "32", "32",
+            "--set", f"model_hparams={json.dumps(TINY_UNET3D)}", "--set", "sw_overlap=0", "--json", "--quiet")
+
+
+def test_cuda_run_uses_autocast_and_channels_last_by_default(spheres, hub):  # noqa: F811
+    code, out, err = hub("run", "--device", "cuda", *TINY_RUN)
+    assert code == 0, err
+    record = json.loads(out)
+    expected = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    assert record["devices"]["device"] == "cuda:0" and record["devices"]["amp"] == expected
+    assert record["devices"]["channels_last"] is True
+    assert 0.0 <= record["metrics"]["aggregate"]["dice"] <= 1.0
+    assert record["onnx_max_abs_diff"] is None or record["onnx_max_abs_diff"] < 1e-2
+
+
+@pytest.mark.parametrize("amp", ["bf16", "fp16", "off"])
+def test_each_amp_mode_trains_and_is_recorded(spheres, hub, amp):  # noqa: F811
+    if amp == "bf16" and not torch.cuda.is_bf16_supported():
+        pytest.skip("this GPU has no bf16")
+    code, out, err = hub("run", "--device", "cuda", "--amp", amp, *TINY_RUN)
+    assert code == 0, err
+    assert json.loads(out)["devices"]["amp"] == amp
+
+
+def test_a_cuda_run_predicts_on_the_cpu_and_on_the_gpu_alike(spheres, hub, tmp_path):  # noqa: F811
+    import numpy as np
+
+    from medhub.core.io import read_image
+
+    code, out, err = hub("run", "--device", "cuda", "--amp", "off", *TINY_RUN)
+    assert code == 0, err
+    run_id = json.loads(out)["run_id"]
+    manifests = {}
+    for device in ("cuda", "cpu"):
+        code, out, err = hub("predict", run_id, "--device", device, "--out", tmp_path / device, "--json", "--quiet")
+        assert code == 0, err
+        manifests[device] = json.loads(out)
+    for a, b in zip(manifests["cuda"]["cases"], manifests["cpu"]["cases"]):
+        x = read_image(tmp_path / "cuda" / a["file"]).array
+        y = read_image(tmp_path / "cpu" / b["file"]).array
+        assert np.mean(x == y) > 0.999  # fp32 on both; a handful of boundary voxels may flip
