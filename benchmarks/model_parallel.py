@@ -11,6 +11,9 @@ cuda:0 and cuda:1 at the same global batch and reports the speed-up over one GPU
 
     python benchmarks/model_parallel.py [--stages 2] [--batch 2] [--patch 64] [--steps 10] [--split-size 1]
                                         [--hparams '{"channels": [8, 16, 32, 64]}'] [--device cpu]
+
+On CUDA the default network is the spleen-tutorial unet3d of ``gpu_unet3d.py`` (96^3 patches); on the CPU
+the registered defaults (48^3), to keep the run short.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ import os
 import statistics
 import tempfile
 import time
+
+# The network of benchmarks/gpu_unet3d.py (MONAI's spleen tutorial): 11.6 M parameters.
+SPLEEN_UNET = {"channels": [16, 32, 64, 128, 256], "strides": [2, 2, 2, 2], "num_res_units": 2, "norm": "batch"}
 
 
 def sync(device: str) -> None:
@@ -106,7 +112,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="timed steps per round (default 20 CUDA, 3 CPU)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of unsplit / split timing")
     parser.add_argument("--split-size", type=int, default=1, help="micro-batch size of the pipelined variant")
-    parser.add_argument("--hparams", default="{}", help="unet3d hyper-parameters as JSON (default: registered)")
+    parser.add_argument("--hparams", default=None,
+                        help="unet3d hyper-parameters as JSON (default: the spleen-tutorial network on CUDA, "
+                             "the registered defaults on the CPU)")
     parser.add_argument("--device", default=None)
     args = parser.parse_args()
     os.environ.setdefault("MEDHUB_HOME", tempfile.mkdtemp(prefix="medhub-bench-"))
@@ -123,7 +131,7 @@ def main() -> None:
         torch.backends.cudnn.benchmark = True
     else:
         torch.set_num_threads(max(1, os.cpu_count() or 1))
-    hparams = json.loads(args.hparams)
+    hparams = json.loads(args.hparams) if args.hparams is not None else (dict(SPLEEN_UNET) if on_cuda else {})
     out_channels = 3
     torch.manual_seed(0)
     base = get_registry().model("unet3d").build(1, out_channels, **hparams)
