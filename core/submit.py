@@ -207,6 +207,23 @@ def row_problems(ids: list[str], wanted: dict[str, str], name: str, info: Any) -
     return problems
 
 
+def check_csv_package(package: Path, name: str, columns: list[str], wanted: dict[str, str], info: Any,
+                      value_problem: Callable[[str, str], str | None]) -> list[str]:
+    """Problems of a zip holding one two-column CSV ``name``: other files, a wrong header, missing / repeated /
+    unknown row ids (``wanted`` maps row id -> case id), and each value ``value_problem(row_id, value)``
+    rejects (a row with other than two cells passes its cells after the id joined by commas)."""
+    rows, unreadable = read_package_csv(package, name, columns)
+    problems = unexpected_files(package, {name}) + unreadable
+    if unreadable:
+        return problems
+    problems += row_problems([r[0].strip() for r in rows], wanted, name, info)
+    for r in rows:
+        problem = value_problem(r[0].strip(), r[1].strip() if len(r) == 2 else ",".join(r[1:]))
+        if problem:
+            problems.append(problem)
+    return problems
+
+
 def unexpected_files(package: Path, allowed: set[str]) -> list[str]:
     """Files of the zip other than ``allowed``."""
     with zipfile.ZipFile(package) as zf:

@@ -69,18 +69,15 @@ def build_submission(manifest: dict[str, Any], cases: list[dict[str, Any]], info
 
 def check_submission(package: Path, cases: list[dict[str, Any]], info: Any) -> list[str]:
     """Columns ``image_id,isup_grade`` exactly, every test slide once, grades integers 0-5."""
-    from medhub.core.submit import read_package_csv, row_problems, unexpected_files
+    from medhub.core.submit import check_csv_package
 
-    rows, unreadable = read_package_csv(package, SUBMISSION_FILE, SUBMISSION_COLUMNS)
-    problems = unexpected_files(package, {SUBMISSION_FILE}) + unreadable
-    if unreadable:
-        return problems
-    problems += row_problems([r[0].strip() for r in rows], {c["id"]: c["id"] for c in cases}, SUBMISSION_FILE, info)
-    for r in rows:
-        value = r[1] if len(r) == 2 else ",".join(r[1:])
-        if len(r) != 2 or not GRADE.match(value) or not 0 <= int(value) <= 5:
-            problems.append(f'case "{r[0].strip()}": isup_grade {value!r} is not an integer 0-5')
-    return problems
+    def grade_problem(row_id: str, value: str) -> str | None:
+        if GRADE.match(value) and 0 <= int(value) <= 5:
+            return None
+        return f'case "{row_id}": isup_grade {value!r} is not an integer 0-5'
+
+    return check_csv_package(package, SUBMISSION_FILE, SUBMISSION_COLUMNS, {c["id"]: c["id"] for c in cases}, info,
+                             grade_problem)
 
 
 SUBMISSION = SubmissionFormat("panda-csv", build_submission, check_submission, ".zip",

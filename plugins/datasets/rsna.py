@@ -232,25 +232,21 @@ def build_ich_submission(manifest: dict[str, Any], cases: list[dict[str, Any]], 
 
 def check_ich_submission(package: Path, cases: list[dict[str, Any]], info: Any) -> list[str]:
     """Header ``ID,Label``, every ``ID_<hex>_<subtype>`` of the test slices once, no other IDs, labels in [0, 1]."""
-    from medhub.core.submit import read_package_csv, row_problems, unexpected_files
+    from medhub.core.submit import check_csv_package
 
-    rows, unreadable = read_package_csv(package, ICH_SUBMISSION_FILE, ICH_SUBMISSION_COLUMNS)
-    problems = unexpected_files(package, {ICH_SUBMISSION_FILE}) + unreadable
-    if unreadable:
-        return problems
     wanted = {f"{c['id']}_{subtype}": c["id"] for c in cases for subtype in SUBTYPES}
-    problems += row_problems([r[0].strip() for r in rows], wanted, ICH_SUBMISSION_FILE, info)
-    for r in rows:
-        row_id = r[0].strip()
-        case_id = wanted.get(row_id, row_id.rpartition("_")[0] or row_id)
-        value = r[1].strip() if len(r) == 2 else ",".join(r[1:])
+
+    def probability_problem(row_id: str, value: str) -> str | None:
         try:
             p = float(value)
         except ValueError:
             p = math.nan
-        if len(r) != 2 or not 0.0 <= p <= 1.0:  # NaN fails both comparisons
-            problems.append(f'case "{case_id}": Label {value!r} of {row_id} is not a probability in [0, 1]')
-    return problems
+        if 0.0 <= p <= 1.0:  # NaN fails
+            return None
+        case_id = wanted.get(row_id, row_id.rpartition("_")[0] or row_id)
+        return f'case "{case_id}": Label {value!r} of {row_id} is not a probability in [0, 1]'
+
+    return check_csv_package(package, ICH_SUBMISSION_FILE, ICH_SUBMISSION_COLUMNS, wanted, info, probability_problem)
 
 
 ICH_SUBMISSION = SubmissionFormat("rsna-ich-csv", build_ich_submission, check_ich_submission, ".zip",
