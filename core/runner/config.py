@@ -56,7 +56,7 @@ DEFAULTS: dict[str, Any] = {
     "sw_batch_size": 2,
     "eval_split": None,
     "nsd_tolerance": 1.0,
-    "num_workers": 0,
+    "num_workers": "auto",
     "cache": True,
     "onnx": True,
     "tensorboard": True,
@@ -153,6 +153,10 @@ def validate(config: dict[str, Any]) -> None:
             raise MedhubError(f"--{key.replace('_', '-')} must be at least 1 (got {config[key]})")
     if config.get("lr") is not None and not float(config["lr"]) > 0:
         raise MedhubError(f"--lr must be positive (got {config['lr']})")
+    workers = config.get("num_workers")
+    if workers not in (None, "auto") and not (isinstance(workers, int) and not isinstance(workers, bool) and workers >= 0):
+        raise MedhubError(f'num_workers must be "auto" or a whole number of batch threads >= 0 (got {workers!r}); '
+                          "e.g. --set num_workers=4")
 
 
 def config_hash(config: dict[str, Any]) -> str:

@@ -74,7 +74,7 @@ def prepare(cases: list[dict[str, Any]], config: dict[str, Any], info: DatasetIn
         if has_label:
             label = case["label"]
             if seg:
-                target = np.asarray(done["label"])
+                target = compact_labels(np.asarray(done["label"]))
             elif isinstance(label, (list, tuple)):
                 target = np.asarray(label, dtype=np.float32)  # multi-label: one 0/1 per class
             else:
@@ -112,8 +112,26 @@ def num_outputs(info: DatasetInfo, prepared: list[Prepared]) -> int:
     return int(max(int(p.target.max()) for p in prepared if p.target is not None)) + 1
 
 
+def compact_labels(label: np.ndarray) -> np.ndarray:
+    """A label map in the smallest integer dtype that holds its values (uint8 for up to 255 classes): the
+    training set stays in memory as labels, and every batch copies them."""
+    if label.size == 0 or label.dtype.kind not in "iub":
+        return label
+    low, high = int(label.min()), int(label.max())
+    for dtype in (np.uint8, np.int16, np.int32):
+        info = np.iinfo(dtype)
+        if info.min <= low and high <= info.max:
+            return label.astype(dtype, copy=False)
+    return label
+
+
 class SegmentationSampler:
-    """Random patches with foreground oversampling and augmentation, one batch per call."""
+    """Random patches with foreground oversampling and augmentation, one batch per call.
+
+    The batch's case picks and one seed per sample come from the run's generator, in order; each sample is
+    then cut and augmented with its own generator. So a batch is the same whether its samples are made one
+    after another or by a pool of threads (``pool``), and the run's generator advances by the same draws.
+    """
 
     def __init__(self, cases: list[Prepared], config: dict[str, Any], dims: int):
         from medhub.core import transforms as T
@@ -126,15 +144,35 @@ class SegmentationSampler:
             steps += [T.RandFlip(axes=tuple(range(dims)), p=0.5), T.RandIntensity(p=0.15, scale=0.1, shift=0.1)]
         self.augment = T.Compose(steps)
         self.patch = patch
+        self.image_shape = (self.batch_size, int(cases[0].image.shape[0]), *patch)
+        self.label_shape = (self.batch_size, *patch)
+        self.label_dtype = np.result_type(*[c.target.dtype for c in cases if c.target is not None] or [np.int64])
 
-    def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        images, labels = [], []
-        for idx in rng.integers(0, len(self.cases), size=self.batch_size):
-            case = self.cases[int(idx)]
-            out = self.augment({"image": case.image, "label": case.target}, rng=rng)
-            images.append(np.ascontiguousarray(out["image"], dtype=np.float32))
-            labels.append(np.ascontiguousarray(out["label"]).astype(np.int64))
-        return np.stack(images), np.stack(labels)
+    def new_buffers(self, allocate: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Empty (images, labels) arrays for one batch; ``allocate(shape, dtype)`` may supply them (pinned memory)."""
+        allocate = allocate or (lambda shape, dtype: np.empty(shape, dtype=dtype))
+        return allocate(self.image_shape, np.float32), allocate(self.label_shape, self.label_dtype)
+
+    def __call__(self, rng: np.random.Generator, pool: Any = None,
+                 out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        picks = rng.integers(0, len(self.cases), size=self.batch_size)
+        seeds = rng.integers(0, 2**63, size=self.batch_size)
+        images, labels = out if out is not None else self.new_buffers()
+
+        def make(i: int) -> None:
+            case = self.cases[int(picks[i])]
+            sample = self.augment({"image": case.image, "label": case.target},
+                                  rng=np.random.Generator(np.random.PCG64(int(seeds[i]))))
+            np.copyto(images[i], sample["image"], casting="same_kind")
+            np.copyto(labels[i], sample["label"], casting="unsafe")
+
+        if pool is None:
+            for i in range(self.batch_size):
+                make(i)
+        else:
+            for _ in pool.map(make, range(self.batch_size)):
+                pass
+        return images, labels
 
 
 class ArraySampler:
@@ -151,7 +189,8 @@ class ArraySampler:
     def steps_per_epoch(self) -> int:
         return max(1, len(self.cases) // self.batch_size)
 
-    def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, rng: np.random.Generator, pool: Any = None, out: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        # whole images, small: made in the calling thread (``pool`` and ``out`` are for the patch sampler)
         if len(self.order) < self.batch_size:
             self.order = [int(i) for i in rng.permutation(len(self.cases))]
         take, self.order = self.order[: self.batch_size], self.order[self.batch_size:]

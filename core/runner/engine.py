@@ -170,6 +170,11 @@ class Trainer:
         seed = int(cfg["seed"])
         # rank 0 draws exactly what a single-process run draws; other ranks get their own streams
         self.rng = np.random.Generator(np.random.PCG64(seed if self.dist.rank == 0 else [seed, self.dist.rank]))
+        from medhub.core.runner.batches import BatchFeed, resolve_workers
+
+        self.feed = BatchFeed(self.sampler, self.plan.primary, resolve_workers(cfg.get("num_workers"), self.plan.primary),
+                              channels_last=self.plan.channels_last and not cfg.get("model_parallel"))
+        self.last_data_share = 0.0
         self.state = RunState()
 
     # ---------------------------------------------------------------- checkpoints
@@ -223,29 +228,61 @@ class Trainer:
         return run
 
     def train_epoch(self, writer: Any) -> float:
-        import torch
+        """One epoch of optimizer steps; returns the mean training loss (averaged over ranks under torchrun)."""
         from tqdm.auto import tqdm
 
         self.model.train()
-        losses = []
+        losses: list[float] = []
         start = time.perf_counter()
-        bar = tqdm(range(self.steps_per_epoch), desc=f"epoch {self.state.epoch + 1}/{self.config['epochs']}",
+        batches = self.feed.epoch(self.rng, self.steps_per_epoch)
+        bar = tqdm(batches, total=self.steps_per_epoch, desc=f"epoch {self.state.epoch + 1}/{self.config['epochs']}",
                    unit="step", disable=self.quiet, leave=False)
-        for _ in bar:
-            images, targets = self.sampler(self.rng)
-            x = torch.from_numpy(images).to(self.plan.primary)
-            y = torch.from_numpy(targets).to(self.plan.primary)
-            if self.plan.channels_last and not self.config.get("model_parallel"):
-                x = x.contiguous(memory_format=torch.channels_last_3d if x.ndim == 5 else torch.channels_last)
+        try:
+            x, y, out = self._steps(bar, losses, writer)
+        finally:
+            batches.close()  # stops the feed's producer thread, also when a step raised
+        elapsed = time.perf_counter() - start
+        self.state.train_seconds += elapsed
+        self.last_data_share = self.feed.wait_seconds / max(elapsed, 1e-9)
+        if writer is not None:
+            writer.add_scalar("train/samples_per_s", self.steps_per_epoch * self.sampler.batch_size * self.dist.world_size
+                              / max(elapsed, 1e-9),
+                              self.state.step)
+            writer.add_scalar("train/data_wait_share", self.last_data_share, self.state.step)
+            from medhub.core.runner.summaries import log_batch
+
+            log_batch(writer, x, out, y, self.state.step, self.info)
+        from medhub.core.distributed import all_reduce_mean
+
+        return all_reduce_mean(float(np.mean(losses)), self.dist)
+
+    def _steps(self, bar: Any, losses: list[float], writer: Any) -> tuple[Any, Any, Any]:
+        """The optimizer steps over the batches of ``bar``; returns the last batch and output (for summaries).
+
+        A step's loss is read back after the next step's work is queued, so a GPU never idles on that read;
+        a non-finite loss still stops the run naming its own step (the weights after it are not kept: the
+        last good checkpoint is the previous epoch's)."""
+        import torch
+
+        def read_back(step: int, loss: Any) -> None:
+            value = float(loss.item())
+            if not math.isfinite(value):
+                raise MedhubError(
+                    f"the loss became {value} at epoch {self.state.epoch + 1}, step {step}; training stopped. "
+                    f"The last good checkpoint is {self.run_dir / 'checkpoints' / CHECKPOINT_LAST}. "
+                    "Try a lower --lr, --amp off, or check the data for NaN values")
+            losses.append(value)
+            bar.set_postfix(loss=f"{value:.4f}", refresh=False)
+            if writer is not None:
+                writer.add_scalar("train/loss", value, step)
+
+        pending: tuple[int, Any] | None = None  # (step number, loss) not read back yet
+        x = y = out = None
+        for x, y in bar:
             self.optimizer.zero_grad(set_to_none=True)
             with self.plan.autocast():
                 out = self.model(x)
             loss = self.loss_fn(out, y.to(out.device))
-            if not torch.isfinite(loss):
-                raise MedhubError(
-                    f"the loss became {loss.item()} at epoch {self.state.epoch + 1}, step {self.state.step + 1}; "
-                    f"training stopped. The last good checkpoint is {self.run_dir / 'checkpoints' / CHECKPOINT_LAST}. "
-                    "Try a lower --lr, --amp off, or check the data for NaN values")
             if self.scaler is not None:
                 self.scaler.scale(loss).backward()
                 self.scaler.unscale_(self.optimizer)
@@ -260,24 +297,15 @@ class Trainer:
                 self.optimizer.step()
             self.scheduler.step()
             self.state.step += 1
-            self.state.train_samples += len(images) * self.dist.world_size
-            losses.append(float(loss.item()))
-            bar.set_postfix(loss=f"{losses[-1]:.4f}")
+            self.state.train_samples += len(x) * self.dist.world_size
             if writer is not None:
-                writer.add_scalar("train/loss", losses[-1], self.state.step)
                 writer.add_scalar("train/lr", self.optimizer.param_groups[0]["lr"], self.state.step)
-        elapsed = time.perf_counter() - start
-        self.state.train_seconds += elapsed
-        if writer is not None:
-            writer.add_scalar("train/samples_per_s", self.steps_per_epoch * self.sampler.batch_size * self.dist.world_size
-                              / max(elapsed, 1e-9),
-                              self.state.step)
-            from medhub.core.runner.summaries import log_batch
-
-            log_batch(writer, x, out, y, self.state.step, self.info)
-        from medhub.core.distributed import all_reduce_mean
-
-        return all_reduce_mean(float(np.mean(losses)), self.dist)
+            if pending is not None:
+                read_back(*pending)
+            pending = (self.state.step, loss.detach())
+        if pending is not None:
+            read_back(*pending)
+        return x, y, out
 
     def score(self, cases: list[Any], metrics: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """Per-case rows and aggregate metrics; under torchrun each rank scores a shard and all ranks get all rows."""
@@ -346,6 +374,7 @@ class Trainer:
                     break
         finally:
             bar.close()
+            self.feed.close()
             if writer is not None:
                 writer.close()
         # rank 0's view of the disk decides, so that every rank takes the same (collective) path

@@ -7,13 +7,16 @@ from typing import Any
 
 
 def build_optimizer(params: Any, config: dict[str, Any]) -> Any:
-    """SGD with Nesterov momentum, or AdamW, from the run config."""
+    """SGD with Nesterov momentum, or AdamW, from the run config; PyTorch's fused kernels when every
+    parameter is on a CUDA device."""
     import torch
 
+    params = list(params)
+    fused = {"fused": True} if params and all(p.is_cuda for p in params) else {}
     if config["optimizer"] == "sgd":
         return torch.optim.SGD(params, lr=config["lr"], momentum=config["momentum"], nesterov=True,
-                               weight_decay=config["weight_decay"] or 0.0)
-    return torch.optim.AdamW(params, lr=config["lr"], weight_decay=config["weight_decay"] or 0.0)
+                               weight_decay=config["weight_decay"] or 0.0, **fused)
+    return torch.optim.AdamW(params, lr=config["lr"], weight_decay=config["weight_decay"] or 0.0, **fused)
 
 
 def lr_factor(schedule: str, step: int, total: int, warmup: int = 0) -> float:

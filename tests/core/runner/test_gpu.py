@@ -10,7 +10,7 @@ import json
 import pytest
 import torch
 
-from tests.core.runner.conftest import TINY_UNET3D, generated, spheres  # noqa: F401  (fixtures)
+from tests.core.runner.conftest import TINY_UNET3D
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
@@ -18,7 +18,7 @@ TINY_RUN = ("--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "2", "--p
             "--set", f"model_hparams={json.dumps(TINY_UNET3D)}", "--set", "sw_overlap=0", "--json", "--quiet")
 
 
-def test_cuda_run_uses_autocast_and_channels_last_by_default(spheres, hub):  # noqa: F811
+def test_cuda_run_uses_autocast_and_channels_last_by_default(spheres, hub):
     code, out, err = hub("run", "--device", "cuda", *TINY_RUN)
     assert code == 0, err
     record = json.loads(out)
@@ -30,7 +30,7 @@ def test_cuda_run_uses_autocast_and_channels_last_by_default(spheres, hub):  # n
 
 
 @pytest.mark.parametrize("amp", ["bf16", "fp16", "off"])
-def test_each_amp_mode_trains_and_is_recorded(spheres, hub, amp):  # noqa: F811
+def test_each_amp_mode_trains_and_is_recorded(spheres, hub, amp):
     if amp == "bf16" and not torch.cuda.is_bf16_supported():
         pytest.skip("this GPU has no bf16")
     code, out, err = hub("run", "--device", "cuda", "--amp", amp, *TINY_RUN)
@@ -38,7 +38,7 @@ def test_each_amp_mode_trains_and_is_recorded(spheres, hub, amp):  # noqa: F811
     assert json.loads(out)["devices"]["amp"] == amp
 
 
-def test_a_cuda_run_predicts_on_the_cpu_and_on_the_gpu_alike(spheres, hub, tmp_path):  # noqa: F811
+def test_a_cuda_run_predicts_on_the_cpu_and_on_the_gpu_alike(spheres, hub, tmp_path):
     import numpy as np
 
     from medhub.core.io import read_image
@@ -55,3 +55,25 @@ def test_a_cuda_run_predicts_on_the_cpu_and_on_the_gpu_alike(spheres, hub, tmp_p
         x = read_image(tmp_path / "cuda" / a["file"]).array
         y = read_image(tmp_path / "cpu" / b["file"]).array
         assert np.mean(x == y) > 0.999  # fp32 on both; a handful of boundary voxels may flip
+
+
+def test_the_feed_puts_the_cpu_batches_on_the_gpu_from_background_threads():
+    import numpy as np
+
+    from medhub.core.runner.batches import BatchFeed, resolve_workers
+    from tests.core.runner.test_batches import epoch_batches, sampler
+
+    assert resolve_workers("auto", "cuda:0") >= 1
+    reference, ref_state = epoch_batches(BatchFeed(sampler(), "cpu", workers=0), seed=5, steps=4)
+    feed = BatchFeed(sampler(), "cuda:0", workers=3, channels_last=True)
+    rng = np.random.default_rng(5)
+    got = []
+    for x, y in feed.epoch(rng, 4):
+        assert x.device.type == "cuda" and y.device.type == "cuda"
+        assert x.is_contiguous(memory_format=torch.channels_last_3d)
+        got.append((x.cpu().numpy(), y.cpu().numpy()))
+        torch.cuda.synchronize()
+    feed.close()
+    assert rng.bit_generator.state == ref_state
+    for (a, b), (c, d) in zip(got, reference):
+        assert np.array_equal(a, c) and np.array_equal(b, d)
