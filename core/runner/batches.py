@@ -26,9 +26,6 @@ from typing import Any
 
 import numpy as np
 
-_DONE = object()
-
-
 def resolve_workers(value: Any, device: str) -> int:
     """``num_workers`` of the run config: ``auto`` is 0 on the CPU (the cores are busy training) and on a GPU
     up to 8 threads, leaving two cores to the training loop."""
@@ -122,8 +119,6 @@ class BatchFeed:
                 t0 = time.perf_counter()
                 item = ready.get()
                 self.wait_seconds += time.perf_counter() - t0
-                if item is _DONE:
-                    break
                 if isinstance(item, BaseException):
                     raise item
                 if self.on_cuda:

@@ -143,7 +143,6 @@ class SegmentationSampler:
         if config.get("augment", True):
             steps += [T.RandFlip(axes=tuple(range(dims)), p=0.5), T.RandIntensity(p=0.15, scale=0.1, shift=0.1)]
         self.augment = T.Compose(steps)
-        self.patch = patch
         self.image_shape = (self.batch_size, int(cases[0].image.shape[0]), *patch)
         self.label_shape = (self.batch_size, *patch)
         self.label_dtype = np.result_type(*[c.target.dtype for c in cases if c.target is not None] or [np.int64])

@@ -66,6 +66,13 @@ def with_csv(tmp_path, lines, name):
     return archive
 
 
+def assert_rejected(fmt, tmp_path, test, info, edits) -> None:
+    """Each (archive name, CSV lines, words, case) fails ``fmt.check`` with a problem naming the case and the words."""
+    for name, edited, words, case in edits:
+        problems = fmt.check(with_csv(tmp_path, edited, name), test, info)
+        assert any(f'case "{case}"' in p and words in p for p in problems), (name, problems)
+
+
 # ---------------------------------------------------------------- PANDA
 
 def test_panda_package_has_one_integer_grade_per_test_slide(hub, tmp_path):
@@ -87,14 +94,12 @@ def test_panda_package_has_one_integer_grade_per_test_slide(hub, tmp_path):
 
     first, second = test[0]["id"], test[1]["id"]
     header, body = lines[0], lines[1:]
-    for name, edited, words, case in (
+    assert_rejected(fmt, tmp_path, test, info, (
         ("missing.zip", [header, *body[1:]], "missing", first),
         ("duplicate.zip", [header, *body, body[1]], "appears 2 times", second),
         ("grade7.zip", [header, f"{first},7", *body[1:]], "isup_grade '7' is not an integer 0-5", first),
         ("float.zip", [header, f"{first},2.5", *body[1:]], "isup_grade '2.5'", first),
-    ):
-        problems = fmt.check(with_csv(tmp_path, edited, name), test, info)
-        assert any(f'case "{case}"' in p and words in p for p in problems), (name, problems)
+    ))
     problems = fmt.check(with_csv(tmp_path, [header, *body, "stray,1"], "extra.zip"), test, info)
     assert problems == ['submission.csv: "stray" is not a test case of panda (unexpected row)']
     problems = fmt.check(with_csv(tmp_path, ["id,prediction", *body], "header.zip"), test, info)
@@ -130,14 +135,12 @@ def test_rsna_ich_package_has_six_probability_rows_per_test_slice(hub, tmp_path)
 
     header, body = lines[0], lines[1:]
     first = "ID_000ffffff"
-    for name, edited, words in (
-        ("missing.zip", [header, *body[1:]], "no ID_000ffffff_epidural row"),
-        ("duplicate.zip", [header, *body, body[5]], "ID_000ffffff_any appears 2 times"),
-        ("label15.zip", [header, f"{first}_epidural,1.5", *body[1:]], "Label '1.5' of ID_000ffffff_epidural"),
-        ("labelx.zip", [header, f"{first}_epidural,high", *body[1:]], "is not a probability in [0, 1]"),
-    ):
-        problems = fmt.check(with_csv(tmp_path, edited, name), test, info)
-        assert any(f'case "{first}"' in p and words in p for p in problems), (name, problems)
+    assert_rejected(fmt, tmp_path, test, info, (
+        ("missing.zip", [header, *body[1:]], "no ID_000ffffff_epidural row", first),
+        ("duplicate.zip", [header, *body, body[5]], "ID_000ffffff_any appears 2 times", first),
+        ("label15.zip", [header, f"{first}_epidural,1.5", *body[1:]], "Label '1.5' of ID_000ffffff_epidural", first),
+        ("labelx.zip", [header, f"{first}_epidural,high", *body[1:]], "is not a probability in [0, 1]", first),
+    ))
     problems = fmt.check(with_csv(tmp_path, [header, *body, "ID_999_any,0.5"], "extra.zip"), test, info)
     assert problems == ['submission.csv: "ID_999_any" is not a test case of rsna/ich (unexpected row)']
     problems = fmt.check(with_csv(tmp_path, ["id,prediction", *body], "header.zip"), test, info)
