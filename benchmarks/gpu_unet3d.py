@@ -64,6 +64,7 @@ def main() -> None:
     from medhub.core.runner.engine import Trainer
 
     info = get_registry().model("unet3d")
+    torch.backends.cudnn.benchmark = True  # the runner turns the autotuner on: the references get it too
     fp32 = plain_loop(info.build(1, 3, **SPLEEN_UNET).cuda(), args.batch, args.patch, args.steps, amp=False)
     amp = plain_loop(info.build(1, 3, **SPLEEN_UNET).cuda(), args.batch, args.patch, args.steps, amp=True)
 

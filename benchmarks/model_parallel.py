@@ -31,10 +31,12 @@ SPLEEN_UNET = {"channels": [16, 32, 64, 128, 256], "strides": [2, 2, 2, 2], "num
 
 
 def sync(device: str) -> None:
+    """Wait for every GPU (a split model's later stages may run on other devices than ``device``)."""
     import torch
 
     if device.startswith("cuda"):
-        torch.cuda.synchronize()
+        for index in range(torch.cuda.device_count()):
+            torch.cuda.synchronize(index)
 
 
 def step_times(model, device: str, batch: int, patch: int, steps: int, out_channels: int) -> list[float]:
@@ -175,6 +177,8 @@ def main() -> None:
                   f"{row['peak'] / 2**20:.1f} MiB, weights+grads {row['weights_and_grads'] / 2**20:.1f} MiB")
         if torch.cuda.device_count() >= 2 and args.stages == 2:
             two = ModelParallel(copy.deepcopy(base), ["cuda:0", "cuda:1"], args.split_size, shape)
+            for d in (0, 1):
+                torch.cuda.reset_peak_memory_stats(d)  # the peaks below are the 2-GPU run's alone
             t_two = statistics.median(step_times(two, "cuda:0", args.batch, patch, steps, out_channels))
             t_one = statistics.median(times[name])
             print(f"2 GPUs (cuda:0, cuda:1), S={args.split_size}: {t_two * 1000:.1f} ms/step, speed-up over one "

@@ -36,3 +36,19 @@ def hub(capsys):
 
     return run
 
+
+
+@pytest.fixture
+def fp32_cuda():
+    """CUDA convolutions and matrix products in full fp32 (no TF32 tensor cores, PyTorch's default for cuDNN)
+    with deterministic cuDNN kernels, restored afterwards: for GPU tests that compare with fp32 references."""
+    import torch
+
+    flags = (torch.backends.cudnn, "allow_tf32"), (torch.backends.cuda.matmul, "allow_tf32"), \
+        (torch.backends.cudnn, "benchmark"), (torch.backends.cudnn, "deterministic")
+    saved = [getattr(owner, name) for owner, name in flags]
+    for (owner, name), value in zip(flags, (False, False, False, True)):
+        setattr(owner, name, value)
+    yield
+    for (owner, name), value in zip(flags, saved):
+        setattr(owner, name, value)

@@ -103,7 +103,7 @@ class BatchFeed:
                 t0 = time.perf_counter()
                 batch = self._make(rng)
                 self.wait_seconds += time.perf_counter() - t0
-                yield batch
+                yield self._handed_over(batch)
             return
         if self.workers > 1 and self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
@@ -121,13 +121,7 @@ class BatchFeed:
                 self.wait_seconds += time.perf_counter() - t0
                 if isinstance(item, BaseException):
                     raise item
-                if self.on_cuda:
-                    import torch
-
-                    stream = torch.cuda.current_stream(self.device)
-                    for tensor in item:
-                        tensor.record_stream(stream)  # made on the feed's stream, used on the loop's
-                yield item
+                yield self._handed_over(item)
         finally:
             stop.set()
             while producer.is_alive():
@@ -136,6 +130,17 @@ class BatchFeed:
                 except queue.Empty:
                     pass
             producer.join()
+
+    def _handed_over(self, batch: tuple[Any, Any]) -> tuple[Any, Any]:
+        """``batch`` ready for the loop's stream: on CUDA its tensors were allocated on the feed's stream, and
+        the caching allocator must not hand their memory to the next copy while the loop still uses them."""
+        if self.on_cuda:
+            import torch
+
+            stream = torch.cuda.current_stream(self.device)
+            for tensor in batch:
+                tensor.record_stream(stream)
+        return batch
 
     def _produce(self, rng: np.random.Generator, steps: int, ready: queue.Queue, stop: threading.Event) -> None:
         try:

@@ -34,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "amp": "auto",
     "channels_last": "auto",
     "deterministic": True,
+    "deterministic_gpu": False,
     "optimizer": None,
     "lr": None,
     "weight_decay": None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +80,14 @@ def plan_devices(config: dict[str, Any], dims: int) -> DevicePlan:
         raise MedhubError(f"--amp {amp} needs a CUDA device; on the CPU use --amp off (or auto)")
     channels_last = config["channels_last"]
     channels_last = on_cuda if channels_last == "auto" else bool(channels_last)
+    # Process-wide switches, set for every run (an earlier run in the same process may have changed them).
+    # CPU: deterministic algorithms by default. CUDA: cuDNN's autotuner by default; ``deterministic_gpu``
+    # trades speed for repeatable kernels.
+    exact = bool(config.get("deterministic_gpu", False) if on_cuda else config.get("deterministic", True))
     if on_cuda:
-        torch.backends.cudnn.benchmark = not config.get("deterministic_gpu", False)
+        torch.backends.cudnn.benchmark = not exact
+        torch.backends.cudnn.deterministic = exact
+        if exact:
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS' condition for repeatable results
+    torch.use_deterministic_algorithms(exact, warn_only=True)
     return DevicePlan(devices=devices, amp=amp, channels_last=channels_last and dims in (2, 3))

@@ -100,8 +100,6 @@ class Trainer:
 
         cfg = self.config
         torch.manual_seed(int(cfg["seed"]))
-        if cfg.get("deterministic") and cfg["device"] == "cpu":
-            torch.use_deterministic_algorithms(True, warn_only=True)
         self.plan = plan_devices(cfg, self.info.dims)
         if self.dist.enabled:
             if cfg.get("model_parallel"):
@@ -185,7 +183,7 @@ class Trainer:
         from medhub.core.distributed import all_gather_rows
 
         path = self.run_dir / "checkpoints" / name
-        ranks = all_gather_rows([{"rng_numpy": self.rng.bit_generator.state,
+        ranks = all_gather_rows([{"rng_numpy": self.rng.bit_generator.state, "rng_cuda": self._cuda_rng_state(),
                                   "sampler": self.sampler.state() if hasattr(self.sampler, "state") else None}],
                                 self.dist) if self.dist.enabled else None
         if not self.main:
@@ -195,6 +193,8 @@ class Trainer:
             "model": self.core_model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(), "state": self.state.__dict__,
             "rng_numpy": self.rng.bit_generator.state, "rng_torch": torch.get_rng_state(),
+            "rng_cuda": self._cuda_rng_state(),
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
             "sampler": self.sampler.state() if hasattr(self.sampler, "state") else None,
             "io": {"in_channels": self.in_channels, "out_channels": self.out_channels, "multilabel": self.multilabel},
             "ranks": ranks,
@@ -217,8 +217,20 @@ class Trainer:
         own = own[self.dist.rank] if own and len(own) == self.dist.world_size else blob
         self.rng.bit_generator.state = own["rng_numpy"]
         torch.set_rng_state(blob["rng_torch"])
+        for device, state in (own.get("rng_cuda") or {}).items():
+            if device in self.plan.devices:  # the same GPUs as before (a CPU resume of a GPU run skips them)
+                torch.cuda.set_rng_state(state, device)
+        if self.scaler is not None and blob.get("scaler"):
+            self.scaler.load_state_dict(blob["scaler"])
         if own.get("sampler") is not None and hasattr(self.sampler, "load_state"):
             self.sampler.load_state(own["sampler"])
+
+    def _cuda_rng_state(self) -> dict[str, Any] | None:
+        """The random state of each CUDA device the run uses (dropout masks), None on the CPU."""
+        import torch
+
+        devices = sorted({d for d in self.plan.devices if d.startswith("cuda")})
+        return {d: torch.cuda.get_rng_state(d) for d in devices} or None
 
     # ---------------------------------------------------------------- training
     def predictor(self) -> Any:
@@ -264,7 +276,15 @@ class Trainer:
         last good checkpoint is the previous epoch's)."""
         import torch
 
-        def read_back(step: int, loss: Any) -> None:
+        # On CUDA each step's loss is copied into one of two pinned host slots, behind a CUDA event; reading
+        # it waits for that event alone (``loss.item()`` would wait for everything queued after it too, the
+        # next step included, and the GPU would drain at every step).
+        slots = ([torch.zeros((), dtype=torch.float32, pin_memory=True) for _ in range(2)]
+                 if self.plan.primary.startswith("cuda") else None)
+
+        def read_back(step: int, loss: Any, done: Any) -> None:
+            if done is not None:
+                done.synchronize()
             value = float(loss.item())
             if not math.isfinite(value):
                 raise MedhubError(
@@ -276,7 +296,7 @@ class Trainer:
             if writer is not None:
                 writer.add_scalar("train/loss", value, step)
 
-        pending: tuple[int, Any] | None = None  # (step number, loss) not read back yet
+        pending: tuple[int, Any, Any] | None = None  # (step number, loss, its CUDA event) not read back yet
         x = y = out = None
         for x, y in bar:
             self.optimizer.zero_grad(set_to_none=True)
@@ -300,9 +320,16 @@ class Trainer:
             self.state.train_samples += len(x) * self.dist.world_size
             if writer is not None:
                 writer.add_scalar("train/lr", self.optimizer.param_groups[0]["lr"], self.state.step)
+            if slots is None:
+                loss_now, done = loss.detach(), None
+            else:
+                loss_now = slots[self.state.step % 2]
+                loss_now.copy_(loss.detach().float(), non_blocking=True)
+                done = torch.cuda.Event()
+                done.record(torch.cuda.current_stream(loss.device))
             if pending is not None:
                 read_back(*pending)
-            pending = (self.state.step, loss.detach())
+            pending = (self.state.step, loss_now, done)
         if pending is not None:
             read_back(*pending)
         return x, y, out

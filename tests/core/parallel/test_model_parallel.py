@@ -234,7 +234,7 @@ def test_optimizer_step_updates_the_shared_weights():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 @pytest.mark.gpu
-def test_two_stages_on_one_gpu_match_the_unsplit_model():
+def test_two_stages_on_one_gpu_match_the_unsplit_model(fp32_cuda):
     _, shape = MODELS["unet3d"]
     reference = build("unet3d").to("cuda:0")
     wrapped = ModelParallel(copy.deepcopy(reference), ["cuda:0", "cuda:0"], 1, (1, *shape))
@@ -245,7 +245,7 @@ def test_two_stages_on_one_gpu_match_the_unsplit_model():
 
 @pytest.mark.skipif(not torch.cuda.is_available() or torch.cuda.device_count() < 2, reason="needs 2 GPUs")
 @pytest.mark.gpu
-def test_stages_on_two_gpus_match_the_unsplit_model():
+def test_stages_on_two_gpus_match_the_unsplit_model(fp32_cuda):
     _, shape = MODELS["unet3d"]
     reference = build("unet3d")
     wrapped = ModelParallel(copy.deepcopy(reference), ["cuda:0", "cuda:1"], 1, (1, *shape))

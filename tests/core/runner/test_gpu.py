@@ -38,7 +38,7 @@ def test_each_amp_mode_trains_and_is_recorded(spheres, hub, amp):
     assert json.loads(out)["devices"]["amp"] == amp
 
 
-def test_a_cuda_run_predicts_on_the_cpu_and_on_the_gpu_alike(spheres, hub, tmp_path):
+def test_a_cuda_run_predicts_on_the_cpu_and_on_the_gpu_alike(spheres, hub, tmp_path, fp32_cuda):
     import numpy as np
 
     from medhub.core.io import read_image
@@ -54,7 +54,7 @@ def test_a_cuda_run_predicts_on_the_cpu_and_on_the_gpu_alike(spheres, hub, tmp_p
     for a, b in zip(manifests["cuda"]["cases"], manifests["cpu"]["cases"]):
         x = read_image(tmp_path / "cuda" / a["file"]).array
         y = read_image(tmp_path / "cpu" / b["file"]).array
-        assert np.mean(x == y) > 0.999  # fp32 on both; a handful of boundary voxels may flip
+        assert np.mean(x == y) > 0.999  # fp32 on both (no TF32); a handful of boundary voxels may flip
 
 
 def test_the_feed_puts_the_cpu_batches_on_the_gpu_from_background_threads():
@@ -77,3 +77,21 @@ def test_the_feed_puts_the_cpu_batches_on_the_gpu_from_background_threads():
     assert rng.bit_generator.state == ref_state
     for (a, b), (c, d) in zip(got, reference):
         assert np.array_equal(a, c) and np.array_equal(b, d)
+
+
+def test_deterministic_gpu_turns_the_autotuner_off_and_back_on():
+    from medhub.core.runner.config import DEFAULTS
+    from medhub.core.runner.devices import plan_devices
+
+    saved = (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic,
+             torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
+    try:
+        plan_devices({**DEFAULTS, "device": "cuda", "deterministic_gpu": True}, dims=3)
+        assert not torch.backends.cudnn.benchmark and torch.backends.cudnn.deterministic
+        assert torch.are_deterministic_algorithms_enabled()
+        plan_devices({**DEFAULTS, "device": "cuda"}, dims=3)
+        assert torch.backends.cudnn.benchmark and not torch.backends.cudnn.deterministic
+        assert not torch.are_deterministic_algorithms_enabled()  # the CPU's default does not leak onto the GPU
+    finally:
+        torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = saved[:2]
+        torch.use_deterministic_algorithms(saved[2], warn_only=saved[3])
