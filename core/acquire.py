@@ -131,11 +131,13 @@ def acquire(dataset_id: str, root: Path | str | None = None, force: bool = False
 
     Already present -> no-op unless ``force`` (which extracts / generates again; archives whose checksum
     still passes are reused). ``file`` is an archive the user fetched by hand (checked, never deleted).
+    A failure removes the folders this call created that are still empty (a first attempt leaves no
+    ``datasets/<id>/`` or ``downloads/`` behind); a resumable ``.part`` and what existed before stay.
     """
-    from medhub.core.download import DownloadItem, download_files, verify_file
+    from medhub.core.download import missing_dirs, remove_empty_dirs
     from medhub.core.paths import dataset_dir
     from medhub.core.plugin_manager import get_registry
-    from medhub.core.state import LINK_MARKER, READY_MARKER, dataset_root, mark_linked, mark_ready
+    from medhub.core.state import dataset_root
 
     info = get_registry().dataset(dataset_id)
     home_dir = dataset_dir(info.id)
@@ -145,6 +147,20 @@ def acquire(dataset_id: str, root: Path | str | None = None, force: bool = False
             log(f"{info.id} is already present at {present} (use --force to fetch it again)")
         return present
     target = Path(root).expanduser().resolve() if root is not None else home_dir
+    new = missing_dirs(downloads_dir(info.id)) + (missing_dirs(target) if target != home_dir else [])
+    try:
+        return _acquire(info, home_dir, target, force, jobs, mirror, file, quiet)
+    except BaseException:
+        remove_empty_dirs(sorted(set(new), key=lambda d: len(d.parts), reverse=True))
+        raise
+
+
+def _acquire(info: DatasetInfo, home_dir: Path, target: Path, force: bool, jobs: int, mirror: str | None,
+             file: Path | str | None, quiet: bool) -> Path:
+    """The body of :func:`acquire` once the target is known (the caller cleans up after a failure)."""
+    from medhub.core.download import DownloadItem, download_files, verify_file
+    from medhub.core.state import LINK_MARKER, READY_MARKER, mark_linked, mark_ready
+
     for marker in (READY_MARKER, LINK_MARKER):
         (home_dir / marker).unlink(missing_ok=True)
     if target == home_dir and (file is None or force):
@@ -178,7 +194,7 @@ def acquire(dataset_id: str, root: Path | str | None = None, force: bool = False
         items = [DownloadItem(s.url, downloads_dir(info.id) / s.filename, s.md5, s.sha256, s.size) for s in info.sources]
         if not quiet:
             log(f"downloading {info.id}: {len(items)} file(s) into {downloads_dir(info.id)}")
-        fix = f"or fetch it by hand and run: hub download {info.id} --file PATH"
+        fix = f"fetch it by hand and run: hub download {info.id} --file PATH"
         paths = download_files(items, jobs=jobs, quiet=quiet, mirror=mirror, fix=fix, forbidden=forbidden)
         for src, path in zip(info.sources, paths):
             if not quiet:

@@ -97,6 +97,29 @@ def verify_file(path: Path, md5: str | None = None, sha256: str | None = None, f
     return actual
 
 
+def missing_dirs(folder: Path) -> list[Path]:
+    """``folder`` and those of its ancestors that do not exist yet, deepest first (what ``mkdir -p`` creates)."""
+    out: list[Path] = []
+    folder = Path(folder).absolute()
+    while not folder.exists() and folder != folder.parent:
+        out.append(folder)
+        folder = folder.parent
+    return out
+
+
+def remove_empty_dirs(folders: Sequence[Path]) -> None:
+    """Remove each of ``folders`` (deepest first) that is an empty folder; anything holding a file is kept.
+
+    Used after a failed attempt to take back the folders it created, so it leaves nothing empty behind
+    while a resumable ``.part`` (and the folders holding it) stays.
+    """
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (a .part, another file), already gone, or not ours to remove
+            pass
+
+
 def _session():
     import requests
 
@@ -115,10 +138,17 @@ def _progress(name: str, total: int | None, initial: int, quiet: bool, position:
                 disable=quiet or not sys.stderr.isatty())
 
 
-def _disk_full(path: Path, exc: OSError, fix: str) -> DownloadError:
+def _by_hand(fix: str) -> str:
+    """The manual alternative offered after "or" in error messages (``fix``, else "fetch it by hand")."""
+    fix = (fix or "").strip()
+    if fix[:3].lower() == "or ":  # callers may phrase it "or ...": the messages supply the "or" themselves
+        fix = fix[3:].lstrip()
+    return fix or "fetch it by hand"
+
+
+def _disk_full(path: Path, exc: OSError) -> DownloadError:
     return DownloadError(f"disk full while writing {path} ({exc.strerror}): free some space on that disk, or point "
-                         f"MEDHUB_HOME (or --root) at a bigger one, then run the same command again (it resumes)"
-                         + (f"; {fix}" if fix else ""))
+                         f"MEDHUB_HOME (or --root) at a bigger one, then run the same command again (it resumes)")
 
 
 def download_file(url: str, dest: Path, *, md5: str | None = None, sha256: str | None = None,
@@ -128,11 +158,13 @@ def download_file(url: str, dest: Path, *, md5: str | None = None, sha256: str |
     """Fetch ``url`` into ``dest`` (resuming ``dest.part``), verify it, rename it into place.
 
     An existing ``dest`` that already matches its checksums is kept as it is (no network).
-    ``fix`` is appended to error messages (what the user can do instead); ``forbidden`` replaces the
-    advice given on HTTP 401/403 (e.g. a dataset's access instructions). Returns ``dest``.
-    """
-    import requests
+    ``fix`` is the manual alternative the error messages offer after "or" (default "fetch it by hand",
+    e.g. "fetch it by hand and run: hub download ID --file PATH"); ``forbidden`` replaces the advice given
+    on HTTP 401/403 (e.g. a dataset's access instructions). Returns ``dest``.
 
+    A failed call removes the folders it created for ``dest`` when they are still empty; a ``.part``
+    that a new call can resume (after connection errors, a full disk, an interruption) is kept.
+    """
     dest = Path(dest)
     retries = RETRIES if retries is None else retries
     backoff = BACKOFF if backoff is None else backoff
@@ -143,7 +175,23 @@ def download_file(url: str, dest: Path, *, md5: str | None = None, sha256: str |
             return dest
         except ChecksumError:
             pass  # fetch a fresh copy into .part; dest is only replaced once that one verifies
+    created = missing_dirs(dest.parent)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _download_into(url, dest, md5, sha256, size, retries, backoff, timeout, chunk_size, quiet, fix, forbidden,
+                       position, session)
+    except BaseException:
+        remove_empty_dirs(created)  # a failed first attempt leaves no empty folder (a resumable .part stays)
+        raise
+    return dest
+
+
+def _download_into(url: str, dest: Path, md5: str | None, sha256: str | None, size: int | None, retries: int,
+                   backoff: float, timeout: float, chunk_size: int, quiet: bool, fix: str, forbidden: str,
+                   position: int, session) -> None:
+    """The retry loop of :func:`download_file`: fetch into ``dest.part``, verified, then rename to ``dest``."""
+    import requests
+
     part = dest.with_name(dest.name + ".part")
     own_session = session is None
     session = session or _session()
@@ -162,7 +210,7 @@ def download_file(url: str, dest: Path, *, md5: str | None = None, sha256: str |
                     raise DownloadError(
                         f"cannot download {url} to {dest} after {retries + 1} attempts ({why}): check the network "
                         f"connection to {host} and any proxy (HTTPS_PROXY / NO_PROXY), or use --mirror URL, "
-                        + (fix if fix else "or fetch the file by hand") + ". Running the same command again resumes."
+                        f"or {_by_hand(fix)}. Running the same command again resumes."
                     ) from None
                 time.sleep(backoff * (2 ** (attempt - 1)))
     finally:
@@ -170,7 +218,6 @@ def download_file(url: str, dest: Path, *, md5: str | None = None, sha256: str |
             session.close()
     # verified: hashes were computed while writing (and checked in _fetch_once)
     os.replace(part, dest)
-    return dest
 
 
 class _BackgroundHasher:
@@ -241,13 +288,13 @@ def _fetch_once(session, url: str, part: Path, md5: str | None, sha256: str | No
             raise _Retry(f"HTTP {status}")
         if status == 404:
             raise DownloadError(f"{url} was not found (HTTP 404) while fetching {name}: the file may have moved; "
-                                f"try --mirror URL with a copy, or fetch it by hand" + (f"; {fix}" if fix else ""))
+                                f"try --mirror URL with a copy, or {_by_hand(fix)}")
         if status in (401, 403):
-            advice = forbidden or ("the server needs a login or an accepted licence: fetch the file by hand"
-                                   + (f"; {fix}" if fix else ""))
+            advice = forbidden or f"the server needs a login or an accepted licence: {_by_hand(fix)}"
             raise DownloadError(f"access to {url} was refused (HTTP {status}) while fetching {name}: {advice}")
         if status >= 400:
-            raise DownloadError(f"{url} answered HTTP {status} while fetching {name}" + (f"; {fix}" if fix else ""))
+            raise DownloadError(f"{url} answered HTTP {status} while fetching {name}: try --mirror URL with a copy, "
+                                f"or {_by_hand(fix)}")
         if done and status == 200:  # the server ignored the Range header: start again from zero
             hashers = _hashers(md5, sha256)
             done = 0
@@ -278,7 +325,7 @@ def _fetch_once(session, url: str, part: Path, md5: str | None, sha256: str | No
                         fh.write(block)
                     except OSError as exc:
                         if exc.errno == errno.ENOSPC:
-                            raise _disk_full(part, exc, fix) from None
+                            raise _disk_full(part, exc) from None
                         raise
                     hasher.update(block)
                     done += len(block)
@@ -286,7 +333,7 @@ def _fetch_once(session, url: str, part: Path, md5: str | None, sha256: str | No
                 hasher.close()
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
-                raise _disk_full(part, exc, fix) from None
+                raise _disk_full(part, exc) from None
             raise
         finally:
             hasher.close()
@@ -308,8 +355,8 @@ def _content_range_start(value: str) -> int:
 def _finish(part: Path, hashers: dict[str, object], md5: str | None, sha256: str | None, fix: str) -> None:
     actual = {k: h.hexdigest() for k, h in hashers.items()}
     try:
-        check_hashes(part, actual, md5, sha256, fix or "the server sent a different file: use --mirror URL or "
-                     "fetch it by hand")
+        check_hashes(part, actual, md5, sha256, f"the server sent a different file: use --mirror URL, or "
+                     f"{_by_hand(fix)}")
     except ChecksumError:
         part.unlink(missing_ok=True)  # ours, never the user's: a wrong file would only resume wrong
         raise
@@ -322,7 +369,21 @@ def download_files(items: Sequence[DownloadItem], *, jobs: int = 2, quiet: bool 
     if not items:
         return []
     jobs = max(1, min(int(jobs), len(items)))
+    # the folders are made here, before any thread starts, and taken back (when still empty) only after all
+    # have stopped: a thread that fails at once must not remove a folder another one is about to write into
+    created = sorted({d for item in items for d in missing_dirs(Path(item.dest).parent)},
+                     key=lambda d: len(d.parts), reverse=True)
+    for item in items:
+        Path(item.dest).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return _download_all(items, jobs, quiet, mirror, fix, forbidden, kwargs)
+    except BaseException:
+        remove_empty_dirs(created)
+        raise
 
+
+def _download_all(items: list[DownloadItem], jobs: int, quiet: bool, mirror: str | None, fix: str, forbidden: str,
+                  kwargs: dict) -> list[Path]:
     def one(idx_item):
         idx, item = idx_item
         return download_file(mirror_url(item.url, mirror), item.dest, md5=item.md5, sha256=item.sha256,

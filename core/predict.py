@@ -30,15 +30,31 @@ CHECKPOINT = "best.pt"
 
 
 def run_folder(run_id: str) -> Path:
-    """``$MEDHUB_HOME/runs/<run_id>`` with its config and best checkpoint; errors say what is missing."""
+    """``$MEDHUB_HOME/runs/<run_id>`` (or the one run whose id starts with ``run_id``) with its config and best
+    checkpoint; errors say what is missing. The folder's name is the full run id."""
     from medhub.core.paths import runs_dir
 
     folder = runs_dir() / run_id
+    if not (folder / "config.json").is_file() and run_id and "/" not in run_id:
+        # a unique prefix of a run id names that run, as in hub leaderboard show
+        import glob
+
+        found = sorted(p.name for p in runs_dir().glob(f"{glob.escape(run_id)}*") if (p / "config.json").is_file())
+        if len(found) > 1:
+            shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+            raise MedhubError(f'run id prefix "{run_id}" is ambiguous: {len(found)} runs in {runs_dir()} start with '
+                              f"it: {shown}; give more of the run id")
+        if found:
+            folder = runs_dir() / found[0]
     if not (folder / "config.json").is_file():
         raise MedhubError(f'no run "{run_id}" in {runs_dir()}; list runs with: hub leaderboard')
+    run_id = folder.name
     if not (folder / "checkpoints" / CHECKPOINT).is_file():
-        raise MedhubError(f"run {run_id} has no checkpoints/{CHECKPOINT} (it stopped before its first epoch "
-                          f"ended); finish it with: hub run --resume {run_id}")
+        fix = (f"finish it with: hub run --resume {run_id}" if (folder / "checkpoints" / "last.pt").is_file() else
+               "it has no checkpoint to resume from either: start it again with hub run (its config: "
+               f"hub run --config {folder / 'config.json'})")
+        raise MedhubError(f"run {run_id} has no checkpoints/{CHECKPOINT} (it stopped before "
+                          f"its first best checkpoint was written); {fix}")
     return folder
 
 
@@ -181,15 +197,23 @@ def predict_run(run_id: str, split: str = "test", out: Path | None = None, tta: 
     from medhub.core.state import write_json_atomic
 
     folder = run_folder(run_id)
+    run_id = folder.name
     config = json.loads((folder / "config.json").read_text())
     if dataset is not None and get_registry().dataset(dataset).id != config["dataset"]:
         raise MedhubError(f'run {run_id} was trained on "{config["dataset"]}", not "{dataset}"')
     info = get_registry().dataset(config["dataset"])
+    if tta and info.task != "segmentation":
+        raise MedhubError(f'--tta: run {run_id} is a {info.task} run (dataset "{info.id}"); flip test-time '
+                          "augmentation applies to segmentation runs only. Predict without --tta")
     plan = plan_devices({**config, "device": device or config["device"],
                          "model_parallel": prediction_stages(config, device)}, info.dims)
     cases = split_cases_of(config, info, split)
     out = Path(out) if out is not None else folder / "predictions" / split
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise MedhubError(f"--out {out}: cannot use it as the predictions folder ({err.strerror or err}); "
+                          "give a folder path (it is created when missing)") from None
     io = torch.load(folder / "checkpoints" / CHECKPOINT, map_location="cpu", weights_only=True)["io"]
     n_out = int(io["out_channels"])
     seg = info.task == "segmentation"
@@ -266,6 +290,7 @@ def evaluate_run(run_id: str, split: str = "val", dataset: str | None = None, me
     from medhub.core.plugin_manager import get_registry
 
     folder = run_folder(run_id)
+    run_id = folder.name
     config = json.loads((folder / "config.json").read_text())
     registry = get_registry()
     if dataset is not None and registry.dataset(dataset).id != config["dataset"]:

@@ -88,7 +88,8 @@ def make_manifest(dataset_id: str, parts: dict[str, list[dict[str, Any]]], fold:
     groups = sorted(set(group_of.values()))
     if len(groups) < folds:
         what = "training cases" if len(groups) == len(train_ids) else "case groups (patients)"
-        raise MedhubError(f'dataset "{dataset_id}" has {len(groups)} {what}, fewer than {folds} folds')
+        fix = f"use --folds {len(groups)} or fewer" if len(groups) >= 2 else "it needs at least 2 to hold out a fold"
+        raise MedhubError(f'dataset "{dataset_id}" has {len(groups)} {what}, fewer than {folds} folds; {fix}')
     assignment = kfold_assignment(groups, folds, seed)
     val = tuple(i for i in train_ids if assignment[group_of[i]] == fold)
     train = tuple(i for i in train_ids if assignment[group_of[i]] != fold)

@@ -46,6 +46,7 @@ MIGRATIONS: dict[int, Sequence[str]] = {
     ),
 }
 LOCK_WORDS = ("locked", "busy")
+AMBIGUOUS_SHOWN = 5  # run ids an ambiguous prefix error lists (then "and N more")
 
 
 def _retry(fn: Callable[[], T], attempts: int = 100) -> T:
@@ -195,20 +196,29 @@ class Store:
         return [r[0] for r in self._read("SELECT DISTINCT dataset FROM runs ORDER BY dataset")]
 
     def get(self, run_id: str) -> dict[str, Any]:
-        """The record of ``run_id``; an unknown id is an error naming the closest ids."""
+        """The record of ``run_id`` or of the one run whose id starts with it.
+
+        A prefix of several run ids is an error listing them (the first few and the count); an unknown id
+        is an error naming the closest ids.
+        """
         from medhub.core.errors import closest
 
         rows = self._read("SELECT record FROM runs WHERE run_id = ?", (run_id,))
-        if not rows:
-            ids = self.run_ids()
-            prefixed = [i for i in ids if i.startswith(run_id)]
-            if len(prefixed) == 1 and run_id:
-                return self.get(prefixed[0])
-            near = (prefixed or closest(run_id, ids, n=3))[:3]
-            hint = f"; closest: {', '.join(near)}" if near else ""
-            raise MedhubError(f'no run "{run_id}" in the leaderboard {self.path}{hint}; '
-                              "list runs with: hub leaderboard")
-        return json.loads(rows[0][0])
+        if rows:
+            return json.loads(rows[0][0])
+        ids = self.run_ids()
+        prefixed = [i for i in ids if i.startswith(run_id)] if run_id else []
+        if len(prefixed) == 1:
+            return self.get(prefixed[0])
+        if prefixed:
+            shown = ", ".join(prefixed[:AMBIGUOUS_SHOWN])
+            more = f" and {len(prefixed) - AMBIGUOUS_SHOWN} more" if len(prefixed) > AMBIGUOUS_SHOWN else ""
+            raise MedhubError(f'run id prefix "{run_id}" is ambiguous: {len(prefixed)} runs in the leaderboard '
+                              f"{self.path} start with it: {shown}{more}; give more of the run id (list runs "
+                              "with: hub leaderboard)")
+        near = closest(run_id, ids, n=3)
+        hint = f"; closest: {', '.join(near)}" if near else ""
+        raise MedhubError(f'no run "{run_id}" in the leaderboard {self.path}{hint}; list runs with: hub leaderboard')
 
     def query(self, dataset: str | None = None, model: str | None = None, status: str | None = None,
               limit: int | None = None) -> list[dict[str, Any]]:

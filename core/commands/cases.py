@@ -38,7 +38,10 @@ def run(args: argparse.Namespace) -> int:
     from medhub.core.output import print_json, print_table
 
     parts = parse_dataset(args.id)
-    cases, _manifest = split_cases(parts, args.split, fold=args.fold, folds=args.folds, seed=args.seed)
+    if args.split == "test":  # the official test cases: no folds involved
+        cases = sorted(parts.parts.get("test", []), key=lambda c: c["id"])
+    else:
+        cases, _manifest = split_cases(parts, args.split, fold=args.fold, folds=args.folds, seed=args.seed)
     rows = [plain(c) for c in cases]
     if args.json:
         print_json(rows)

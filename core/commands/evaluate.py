@@ -20,13 +20,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tta", action="store_true", help="with RUN_ID: predict with flip test-time augmentation")
     parser.add_argument("--device", help="with RUN_ID: cpu | cuda | cuda:N, or several for pipelined stages (default: the run's)")
     parser.add_argument("--pred", type=Path, help="folder of predicted label maps (file name = case id)")
-    parser.add_argument("--ref", type=Path, help="folder of reference label maps (spacing is read from these)")
+    parser.add_argument("--ref", type=Path, help="folder of reference label maps; each prediction must be on its "
+                                                 "reference's voxel grid (shape, spacing, origin, direction)")
     parser.add_argument("--labels", help="comma-separated label values (default: every non-zero value in --ref, "
                                          "or the dataset's labels)")
     parser.add_argument("--metrics", help=f"comma-separated metric ids (default: {DEFAULT_METRICS} for folders, "
                                           "the dataset's metrics for a run)")
     parser.add_argument("--nsd-tolerance", type=float, metavar="MM",
-                        help="NSD tolerance in mm (default: 1, or the run's nsd_tolerance)")
+                        help="NSD tolerance in mm, >= 0 (default: 1, or the run's nsd_tolerance)")
     parser.add_argument("--json", action="store_true", help="print the full result as JSON on stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -51,11 +52,13 @@ def parse_metrics(text: str | None) -> list[str] | None:
 def run(args: argparse.Namespace) -> int:
     """Score the folders or the run; print a per-label (or per-metric) table, or JSON."""
     from medhub.core.errors import MedhubError
-    from medhub.core.metrics.folders import evaluate_folders
+    from medhub.core.metrics.folders import check_nsd_tolerance, evaluate_folders
     from medhub.core.output import info, print_json
     from medhub.core.runner.engine import json_safe
 
     quiet = args.quiet or not sys.stderr.isatty()
+    if args.nsd_tolerance is not None:
+        check_nsd_tolerance(args.nsd_tolerance, "--nsd-tolerance")
     if args.run_id is not None:
         if args.pred is not None or args.ref is not None:
             raise MedhubError("give either RUN_ID (with --dataset/--split) or --pred DIR --ref DIR, not both")
@@ -78,9 +81,13 @@ def run(args: argparse.Namespace) -> int:
         print_json(json_safe(result))
     else:
         print_result(result)
-    for key in ("missing", "extra"):
+    for key, note in (("missing", " (left out of the means)"), ("extra", " (no reference: not scored)")):
         if result.get(key):
-            info(f"{len(result[key])} {key} prediction(s): {', '.join(result[key])}")
+            info(f"{len(result[key])} {key} prediction(s){note}: {', '.join(result[key])}")
+    if result.get("absent_labels"):
+        absent = ", ".join(str(v) for v in result["absent_labels"])
+        info(f"warning: label(s) {absent} occur in no reference and no prediction; their scores are NaN "
+             "(undefined when both masks are empty, see docs/metrics.md). Check --labels")
     return 0
 
 
@@ -99,4 +106,8 @@ def print_result(result: dict) -> None:
         return
     rows = [(label, *[cell(means.get(m)) for m in metrics]) for label, means in result["mean"].items()]
     print_table(rows, ["label", *metrics])
-    print(f"{len({r['case'] for r in result['per_case']})} case(s){where} scored")
+    scored = len({r["case"] for r in result["per_case"]})
+    n_missing = result.get("n_missing", len(result.get("missing", [])))
+    total = result.get("n_reference", scored + n_missing)
+    print(f"{scored} case(s){where} scored; means over {result.get('n_scored', scored)} of {total} reference "
+          f"cases ({n_missing} missing)")

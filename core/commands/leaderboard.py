@@ -88,8 +88,9 @@ def listing(store: Any, args: argparse.Namespace) -> int:
             known = f"; datasets with runs: {', '.join(stored[:20])}" if stored else ""
             info(f"no runs match --dataset {args.dataset or '*'} --model {args.model or '*'}{known}")
         else:
-            info("no runs yet: train one with hub run DATASET MODEL, or import result.json files with "
-                 "hub leaderboard import FILE...")
+            info("no runs yet: train one with hub run --dataset ID --model ID (or plain hub run for the embedded "
+                 "default, unet3d on synthetic/spheres), or import result.json files with hub leaderboard import "
+                 "FILE...")
         if fmt != "json":
             return 0
     text = RENDERERS[fmt](ranking) if ranking else "[]\n"

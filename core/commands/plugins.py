@@ -1,14 +1,16 @@
-"""``hub plugins``: the installed plugins, what each registered, and any load error."""
+"""``hub plugins``: the installed plugins, what each registered (metrics with their direction), and any load error."""
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from medhub.core.output import print_json, print_table
 
 NAME = "plugins"
-HELP = "list installed plugins (third-party and card files; --all adds the built-ins)"
+HELP = "list installed plugins (third-party and card files; --all adds the built-ins) and the metrics they register"
 ORDER = 10
+BETTER = {"max": "higher is better", "min": "lower is better"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,18 +18,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON to stdout")
 
 
+def metric_directions(record: Any, registry: Any) -> dict[str, str]:
+    """``{metric id: "max" | "min"}`` for each metric the plugin registered (as the registry holds it)."""
+    held = {m.id: m for m in registry.metrics}
+    return {mid: held[mid].direction for mid in record.metrics if mid in held}
+
+
 def run(args: argparse.Namespace) -> int:
-    """Print one row (or JSON object) per plugin."""
+    """Print one row (or JSON object) per plugin, then (text) one row per metric the listed plugins registered."""
     from medhub.core.plugin_manager import loaded
 
-    records = [r for r in loaded().records if args.all or not r.builtin]
+    plugins = loaded()
+    records = [r for r in plugins.records if args.all or not r.builtin]
     if args.json:
-        print_json([r.to_json() for r in records])
+        print_json([{**r.to_json(), "metric_directions": metric_directions(r, plugins.registry)} for r in records])
         return 0
     if not records:
         print("No third-party plugins installed (hub plugins --all lists the built-ins).")
         return 0
-    rows = [(r.name, r.version or "-", "yes" if r.builtin else "no", len(r.datasets), len(r.models),
+    rows = [(r.name, r.version or "-", "yes" if r.builtin else "no", len(r.datasets), len(r.models), len(r.metrics),
              r.error or "") for r in records]
-    print_table(rows, ["name", "version", "builtin", "datasets", "models", "error"])
+    print_table(rows, ["name", "version", "builtin", "datasets", "models", "metrics", "error"])
+    held = {m.id: m for m in plugins.registry.metrics}
+    metric_rows = [(mid, held[mid].task, f"{held[mid].direction} ({BETTER.get(held[mid].direction, '?')})", r.name)
+                   for r in records for mid in r.metrics if mid in held]
+    if metric_rows:
+        print()
+        print_table(metric_rows, ["metric", "task", "direction", "plugin"])
     return 0

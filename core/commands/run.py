@@ -10,9 +10,6 @@ NAME = "run"
 HELP = "train and evaluate a model on a dataset (no arguments: unet3d on synthetic/spheres)"
 ORDER = 20
 
-# flag -> config key (flags left at None do not override the config file)
-FLAG_KEYS = ("dataset", "model", "epochs", "fold", "folds", "seed", "device", "amp", "batch_size", "patch_size",
-             "lr", "optimizer", "schedule", "steps_per_epoch", "model_parallel", "split_size", "early_stopping")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,15 +58,21 @@ def parse_set(items: list[str]) -> dict[str, object]:
 
 def run(args: argparse.Namespace) -> int:
     """Resolve the config, train, evaluate, print the summary (or the record with --json)."""
+    from medhub.core.errors import MedhubError
     from medhub.core.output import print_json
     from medhub.core.runner import config as cfg
     from medhub.core.runner import engine
 
     quiet = args.quiet or not sys.stderr.isatty()
     if args.resume:
+        given = [f"--{k.replace('_', '-')}" for k in cfg.FLAG_KEYS if getattr(args, k) is not None]
+        given += ["--set"] * bool(args.set) + ["--config"] * bool(args.config)
+        if given:
+            raise MedhubError(f"--resume {args.resume} continues the run with its saved configuration; "
+                              f"{', '.join(given)} cannot change it. Start a new run with those flags instead")
         record = engine.resume(args.resume, quiet=quiet)
     else:
-        flags = {k: getattr(args, k) for k in FLAG_KEYS}
+        flags = {k: getattr(args, k) for k in cfg.FLAG_KEYS}  # None: not given
         flags.update(parse_set(args.set))
         file_config = cfg.read_config_file(args.config) if args.config else None
         config = cfg.resolve(file_config, flags)

@@ -13,7 +13,8 @@ ORDER = 27
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_id", help="the trained run (see hub leaderboard)")
-    parser.add_argument("--out", type=Path, help="archive to write (default: runs/RUN_ID/submission-<dataset>.zip)")
+    parser.add_argument("--out", type=Path, help="archive to write; its name must end in the package's suffix "
+                        "(.zip for every built-in format; default: runs/RUN_ID/submission-<dataset>.zip)")
     parser.add_argument("--tta", action="store_true", help="predict with flip test-time augmentation")
     parser.add_argument("--device", help="cpu | cuda | cuda:N, or several for pipelined stages (default: the run's)")
     parser.add_argument("--check", type=Path, metavar="FILE", help="only validate an existing package")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,20 +12,85 @@ import numpy as np
 from medhub.core.errors import MedhubError
 
 SUFFIXES = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".png")
+SPACING_RTOL = 1e-4  # relative, per axis
+ORIGIN_ATOL_MM = 1e-3  # mm
+DIRECTION_ATOL = 1e-4  # direction cosines (unitless)
+INTEGER_ATOL = 1e-3  # a label value may differ from an integer by this much (float storage noise)
+MAX_LISTED = 10  # problems listed in one error message
 
 
-def case_files(folder: Path) -> dict[str, Path]:
-    """``{case id: file}`` for the label maps in ``folder`` (id = file name without its image suffix)."""
+def case_files(folder: Path, flag: str = "folder") -> dict[str, Path]:
+    """``{case id: file}`` for the label maps in ``folder`` (id = file name without its image suffix).
+
+    Two files with the same case id (``a.nii`` and ``a.nii.gz``) are an error naming both; ``flag`` names the
+    folder in messages (``--pred``, ``--ref``).
+    """
     folder = Path(folder)
     if not folder.is_dir():
-        raise MedhubError(f"{folder}: not a folder of label maps")
-    out = {}
+        raise MedhubError(f"{flag} {folder}: not a folder of label maps ({', '.join(SUFFIXES)})")
+    out: dict[str, Path] = {}
+    clashes: list[str] = []
     for path in sorted(folder.iterdir()):
         name = path.name
         suffix = next((s for s in SUFFIXES if name.lower().endswith(s)), None)
         if suffix and path.is_file() and not name.startswith("."):
-            out[name[: -len(suffix)]] = path
+            case = name[: -len(suffix)]
+            if case in out:
+                clashes.append(f'case "{case}": {out[case].name} and {name}')
+            else:
+                out[case] = path
+    if clashes:
+        raise MedhubError(f"{flag} {folder}: two files with the same case id ({'; '.join(clashes)}); keep one file "
+                          "per case (move or delete the other)")
     return out
+
+
+def check_nsd_tolerance(value: float, name: str = "nsd_tolerance") -> float:
+    """``value`` as a float when it is a finite number >= 0 (0: boundary voxels must coincide), else an error."""
+    try:
+        tol = float(value)
+    except (TypeError, ValueError):
+        tol = math.nan
+    if not math.isfinite(tol) or tol < 0:
+        raise MedhubError(f"{name} {value}: the NSD tolerance must be a finite distance in mm >= 0 "
+                          "(e.g. 1 or 2; 0 counts only boundary voxels that coincide)")
+    return tol
+
+
+def _fmt(values: Sequence[float]) -> str:
+    return "(" + ", ".join(f"{float(v):.6g}" for v in values) + ")"
+
+
+def describe_geometry(image) -> str:
+    """``spacing (1, 1, 2) mm, origin (0, 0, 0), orientation RAS`` of an :class:`~medhub.core.io.Image`."""
+    return f"spacing {_fmt(image.spacing)} mm, origin {_fmt(image.origin)}, orientation {image.orientation}"
+
+
+def geometry_differs(pred, ref) -> bool:
+    """Whether the voxel grids differ beyond float noise (spacing 1e-4 relative, origin 1e-3 mm, direction
+    cosines 1e-4)."""
+    if pred.affine.shape != ref.affine.shape:
+        return True
+    return not (np.allclose(pred.spacing, ref.spacing, rtol=SPACING_RTOL, atol=0)
+                and np.allclose(pred.origin, ref.origin, rtol=0, atol=ORIGIN_ATOL_MM)
+                and np.allclose(pred.direction, ref.direction, rtol=0, atol=DIRECTION_ATOL))
+
+
+def label_values(image, case: str, role: str, path: Path) -> tuple[np.ndarray | None, str | None]:
+    """``(int64 label map, None)``, or ``(None, problem)`` when the file is not a one-channel map of integers."""
+    if image.channels != 1:
+        return None, (f'case "{case}": {role} {path} has {image.channels} channels; a label map (one integer '
+                      "label per voxel, e.g. the argmax of probabilities) is expected")
+    a = image.array[0]
+    if a.dtype.kind in "fc":
+        frac = np.abs(a - np.rint(a))
+        bad = frac > INTEGER_ATOL
+        if bad.any():
+            examples = ", ".join(f"{v:.4g}" for v in np.unique(a[bad])[:3])
+            return None, (f'case "{case}": {role} {path} has {int(np.count_nonzero(bad))} non-integer voxel '
+                          f"value(s) (e.g. {examples}); label maps of integer labels are expected, not "
+                          "probabilities: threshold or argmax them first")
+    return np.rint(a).astype(np.int64) if a.dtype.kind in "fc" else a.astype(np.int64), None
 
 
 def evaluate_folders(pred_dir: Path, ref_dir: Path, labels: Sequence[int] | None = None,
@@ -32,38 +98,77 @@ def evaluate_folders(pred_dir: Path, ref_dir: Path, labels: Sequence[int] | None
                      quiet: bool = True) -> dict[str, Any]:
     """Per-case, per-label metrics and per-label means; missing and extra predictions are listed.
 
-    Spacing comes from the reference; a prediction whose shape differs from its reference is an error
-    naming the case. ``labels`` default: every non-zero value found in the references.
+    A prediction must be a one-channel integer label map on its reference's voxel grid (same shape, spacing,
+    origin and direction, within float noise); otherwise the call fails with one error listing every such
+    case. Distances use the reference's spacing. ``labels`` default: every non-zero value found in the
+    references. Missing predictions are left out of the means: ``n_reference``, ``n_scored`` and
+    ``n_missing`` count the cases. Requested labels found in no reference and no prediction are listed in
+    ``absent_labels`` (their scores are NaN).
     """
     from tqdm.auto import tqdm
 
     from medhub.core.io import read_image
     from medhub.core.metrics.segmentation import aggregate, segmentation_scores
 
-    preds, refs = case_files(pred_dir), case_files(ref_dir)
+    nsd_tolerance = check_nsd_tolerance(nsd_tolerance)
+    preds, refs = case_files(pred_dir, "--pred"), case_files(ref_dir, "--ref")
     if not refs:
         raise MedhubError(f"--ref {ref_dir}: no label maps ({', '.join(SUFFIXES)}) in this folder")
     common = sorted(set(preds) & set(refs))
-    loaded = []
-    found: set[int] = set()
+    if not common:
+        names = [refs[c].name for c in sorted(refs)]
+        example = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        found = (f"it holds {len(preds)} label map(s) of other case ids (e.g. "
+                 f"{', '.join(preds[c].name for c in sorted(preds)[:3])})" if preds else "it holds no label maps")
+        raise MedhubError(f"--pred {pred_dir}: no prediction matches a reference case; {found}. Name each "
+                          f"prediction like its reference in --ref {ref_dir} ({len(refs)} case(s): {example})")
+    wanted = [int(v) for v in labels] if labels else None
+    loaded, problems = [], []
+    found_ref: set[int] = set()
+    present: set[int] = set()
     for case in tqdm(common, desc="read", unit="case", disable=quiet, leave=False):
         ref = read_image(refs[case])
         pred = read_image(preds[case])
         if pred.spatial_shape != ref.spatial_shape:
-            raise MedhubError(f'case "{case}": prediction {preds[case]} has shape {pred.spatial_shape}, '
-                              f"reference {refs[case]} has {ref.spatial_shape}")
-        r, p = np.rint(ref.array[0]).astype(np.int64), np.rint(pred.array[0]).astype(np.int64)
-        found |= {int(v) for v in np.unique(r) if v != 0}
+            problems.append(f'case "{case}": prediction {preds[case]} has shape {pred.spatial_shape}, '
+                            f"reference {refs[case]} has {ref.spatial_shape}")
+            continue
+        if geometry_differs(pred, ref):
+            problems.append(f'case "{case}": prediction {preds[case]} is on another voxel grid than its reference '
+                            f"(prediction: {describe_geometry(pred)}; reference {refs[case]}: "
+                            f"{describe_geometry(ref)}); resample the prediction onto the reference grid "
+                            "(nearest-neighbour), or, if only its header is wrong, save it with the reference's "
+                            "affine")
+            continue
+        r, ref_problem = label_values(ref, case, "reference", refs[case])
+        p, pred_problem = label_values(pred, case, "prediction", preds[case])
+        if ref_problem or pred_problem:
+            problems += [m for m in (ref_problem, pred_problem) if m]
+            continue
+        found_ref |= {int(v) for v in np.unique(r) if v != 0}
+        if wanted is not None:
+            present |= {v for v in set(wanted) - present if (r == v).any() or (p == v).any()}
         loaded.append((case, p, r, ref.spacing))
-    use = [int(v) for v in labels] if labels else sorted(found)
+    if problems:
+        listed = problems[:MAX_LISTED] + ([f"... and {len(problems) - MAX_LISTED} more"]
+                                          if len(problems) > MAX_LISTED else [])
+        head = "" if len(problems) == 1 else f"{len(problems)} case(s) cannot be scored:\n  "
+        raise MedhubError(head + "\n  ".join(listed))
+    if wanted is None and not found_ref:
+        raise MedhubError(f"--ref {ref_dir}: every reference is empty (no non-zero label); give the labels to "
+                          "score with --labels, e.g. --labels 1")
+    use = wanted if wanted is not None else sorted(found_ref)
     rows = []
     for case, p, r, spacing in tqdm(loaded, desc="evaluate", unit="case", disable=quiet, leave=False):
         rows += [{"case": case, **row} for row in segmentation_scores(p, r, use, spacing, tuple(metrics),
                                                                        nsd_tolerance)]
     agg = aggregate(rows, tuple(metrics)) if rows else {}
+    missing = sorted(set(refs) - set(preds))
     return {
         "metrics": list(metrics), "labels": use, "per_case": rows,
         "mean": {str(label): agg.get(str(label), {}) for label in use},
         "overall": {m: agg.get(m) for m in metrics},
-        "missing": sorted(set(refs) - set(preds)), "extra": sorted(set(preds) - set(refs)),
+        "missing": missing, "extra": sorted(set(preds) - set(refs)),
+        "n_reference": len(refs), "n_scored": len(loaded), "n_missing": len(missing),
+        "absent_labels": [v for v in use if v not in present] if wanted is not None else [],
     }

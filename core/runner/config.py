@@ -140,20 +140,98 @@ def resolve(file_config: dict[str, Any] | None, flags: dict[str, Any]) -> dict[s
         if hp:
             config["model_hparams"] = {**config["model_hparams"], **hp}
     config["dataset"], config["model"] = dataset.id, model.id
-    validate(config)
+    validate(config, dataset.dims)
     return config
 
 
-def validate(config: dict[str, Any]) -> None:
-    """Check value ranges and choices; errors name the flag."""
+# Keys with a flag of their own in ``hub run`` (the others are set with --set KEY=VALUE or a config file).
+FLAG_KEYS = ("dataset", "model", "epochs", "fold", "folds", "seed", "device", "amp", "batch_size", "patch_size",
+             "lr", "optimizer", "schedule", "steps_per_epoch", "model_parallel", "split_size", "early_stopping")
+BOOL_KEYS = ("deterministic", "deterministic_gpu", "augment", "nonzero_mask", "cache", "onnx", "tensorboard")
+# key -> (smallest allowed value, whether None is allowed)
+INT_KEYS = {"epochs": (1, True), "steps_per_epoch": (1, True), "batch_size": (1, True), "fold": (0, False),
+            "folds": (2, False), "seed": (0, False), "warmup_epochs": (0, False), "early_stopping": (0, True),
+            "val_every": (1, False), "sw_batch_size": (1, False), "channels": (1, True),
+            "model_parallel": (1, True), "split_size": (1, True)}
+# key -> (low, high, high included, whether None is allowed)
+FLOAT_KEYS = {"momentum": (0.0, 1.0, False, False), "weight_decay": (0.0, None, True, True),
+              "grad_clip": (0.0, None, True, True), "fg_fraction": (0.0, 1.0, True, False),
+              "sw_overlap": (0.0, 1.0, False, False), "nsd_tolerance": (0.0, None, True, False)}
+# key -> number type of each entry, one entry per spatial axis of the dataset
+AXIS_KEYS = {"patch_size": int, "target_spacing": float, "resize": int}
+
+
+def option_text(key: str, value: Any) -> str:
+    """``key`` set to ``value`` as the user wrote it: ``--patch-size 32 32`` for a flag, else ``sw_overlap=1.5``
+    (from --set or a config file)."""
+    if key in FLAG_KEYS:
+        shown = " ".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
+        return f"--{key.replace('_', '-')} {shown}"
+    return f"{key}={json.dumps(value, default=str)} (--set or config file)"
+
+
+def _is_number(value: Any, kind: type) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) if kind is int else isinstance(value, (int, float))
+
+
+def validate(config: dict[str, Any], dims: int | None = None) -> None:
+    """Check every value's type, range and choices before anything runs; errors name the flag or key and what
+    it accepts. ``dims`` (the dataset's spatial dimensions) checks the per-axis keys' lengths."""
+    import math
+
+    def bad(key: str, expected: str) -> MedhubError:
+        return MedhubError(f"{option_text(key, config[key])}: expected {expected}")
+
     for key, choices in CHOICES.items():
         if config.get(key) is not None and config[key] not in choices:
-            raise MedhubError(f'--{key.replace("_", "-")} "{config[key]}" is not one of {", ".join(choices)}')
-    for key in ("epochs", "batch_size", "folds"):
-        if config.get(key) is not None and int(config[key]) < 1:
-            raise MedhubError(f"--{key.replace('_', '-')} must be at least 1 (got {config[key]})")
-    if config.get("lr") is not None and not float(config["lr"]) > 0:
-        raise MedhubError(f"--lr must be positive (got {config['lr']})")
+            raise bad(key, "one of " + ", ".join(choices))
+    for key in BOOL_KEYS:
+        if key in config and not isinstance(config[key], bool):
+            raise bad(key, "true or false")
+    if config.get("channels_last") not in ("auto", True, False):
+        raise bad("channels_last", '"auto", true or false')
+    for key, (low, nullable) in INT_KEYS.items():
+        value = config.get(key)
+        if value is None and nullable:
+            continue
+        if not _is_number(value, int) or value < low:
+            raise bad(key, f"a whole number >= {low}")
+    for key, (low, high, high_ok, nullable) in FLOAT_KEYS.items():
+        value = config.get(key)
+        if value is None and nullable:
+            continue
+        if (not _is_number(value, float) or not math.isfinite(value) or value < low
+                or (high is not None and (value > high or (value == high and not high_ok)))):
+            span = f">= {low}" if high is None else f"in [{low}, {high}{']' if high_ok else ')'}"
+            raise bad(key, f"a number {span}")
+    if config.get("lr") is not None and not (_is_number(config["lr"], float) and config["lr"] > 0):
+        raise bad("lr", "a positive number")
+    if config["fold"] >= config["folds"]:
+        raise MedhubError(f"--fold {config['fold']}: folds are numbered 0 to {config['folds'] - 1} (--folds "
+                          f"{config['folds']})")
+    for key, kind in AXIS_KEYS.items():
+        value = config.get(key)
+        if value is None:
+            continue
+        axes = f"{dims} " if dims else ""
+        if (not isinstance(value, (list, tuple)) or not all(_is_number(v, kind) and v > 0 for v in value)
+                or (dims and len(value) != dims)):
+            what = "whole numbers" if kind is int else "numbers"
+            raise bad(key, f"{axes}positive {what}, one per spatial axis of the {dims or ''}{'D ' if dims else ''}"
+                           "dataset" + (f" (e.g. {' '.join(['64'] * dims)})" if key == "patch_size" and dims else ""))
+    window = config.get("ct_window")
+    if window is not None and not (isinstance(window, (list, tuple)) and len(window) == 2
+                                   and all(_is_number(v, float) for v in window) and window[0] < window[1]):
+        raise bad("ct_window", "[low, high] in Hounsfield units with low < high, e.g. [-1000, 1000]")
+    if config.get("eval_split") not in (None, "val", "test"):
+        raise bad("eval_split", '"val" or "test"')
+    if not isinstance(config.get("model_hparams") or {}, dict):
+        raise bad("model_hparams", "a mapping of the model's hyper-parameters")
+    from medhub.core.runner.devices import parse_devices
+
+    parse_devices(config["device"])
     workers = config.get("num_workers")
     if workers not in (None, "auto") and not (isinstance(workers, int) and not isinstance(workers, bool) and workers >= 0):
         raise MedhubError(f'num_workers must be "auto" or a whole number of batch threads >= 0 (got {workers!r}); '

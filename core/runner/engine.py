@@ -37,6 +37,7 @@ class RunState:
     history: list[dict[str, Any]] = field(default_factory=list)
     train_seconds: float = 0.0
     train_samples: int = 0
+    val_seconds: float = 0.0
 
 
 def now_iso() -> str:
@@ -86,6 +87,7 @@ class Trainer:
         self.metric_ids = list(self.info.metrics) or (["dice"] if self.info.task == "segmentation" else ["accuracy"])
         self.ranking_metric = self.info.ranking_metric or self.metric_ids[0]
         self.direction = self.info.ranking_direction
+        self.prepare_seconds = 0.0  # data preparation and model setup (set by the driver)
 
     # ---------------------------------------------------------------- setup
     def setup(self) -> None:
@@ -287,10 +289,12 @@ class Trainer:
                 done.synchronize()
             value = float(loss.item())
             if not math.isfinite(value):
+                last = self.run_dir / "checkpoints" / CHECKPOINT_LAST
+                kept = (f"The last good checkpoint is {last} (hub run --resume {self.run_id} continues from it). "
+                        if last.is_file() else "No epoch had finished, so nothing of the run was kept. ")
                 raise MedhubError(
                     f"the loss became {value} at epoch {self.state.epoch + 1}, step {step}; training stopped. "
-                    f"The last good checkpoint is {self.run_dir / 'checkpoints' / CHECKPOINT_LAST}. "
-                    "Try a lower --lr, --amp off, or check the data for NaN values")
+                    f"{kept}Try a lower --lr, --amp off, or check the data for NaN values")
             losses.append(value)
             bar.set_postfix(loss=f"{value:.4f}", refresh=False)
             if writer is not None:
@@ -374,7 +378,9 @@ class Trainer:
                 epochs_this_session += 1
                 entry: dict[str, Any] = {"epoch": self.state.epoch, "loss": loss}
                 if self.val and (self.state.epoch % int(cfg["val_every"]) == 0 or self.state.epoch == int(cfg["epochs"])):
+                    t0 = time.perf_counter()
                     rows, agg = self.score(self.val, [self.ranking_metric])
+                    self.state.val_seconds += time.perf_counter() - t0
                     value = float(agg.get(self.ranking_metric, float("nan")))
                     entry["val_" + self.ranking_metric] = value
                     if writer is not None:
@@ -426,15 +432,17 @@ class Trainer:
         t0 = time.perf_counter()
         rows, agg = self.score(self.eval, self.metric_ids)
         eval_s = time.perf_counter() - t0
-        onnx_path, onnx_diff = None, None
+        onnx_path, onnx_diff, export_s = None, None, 0.0
         if not self.main:
             return {}
         if self.config.get("onnx", True) and not self.config.get("model_parallel"):
             from medhub.core.runner.export import export_onnx
 
             sample = self.eval[0] if self.eval else self.train[0]
+            t0 = time.perf_counter()
             onnx_path, onnx_diff = export_onnx(self.core_model, sample.image, self.config, self.run_dir / "model.onnx",
                                                self.info.dims)
+            export_s = time.perf_counter() - t0
         from medhub.core.plugin_manager import loaded
 
         value = agg.get(self.ranking_metric)
@@ -457,8 +465,7 @@ class Trainer:
                                               "ddp" if self.dist.enabled else "none"),
                                      "world_size": self.dist.world_size, "backend": self.dist.backend,
                                      "stages": self.stage_layout}},
-            "timings": {"train_s": round(self.state.train_seconds, 3), "eval_s": round(eval_s, 3),
-                        "train_samples_per_s": round(self.state.train_samples / max(self.state.train_seconds, 1e-9), 3)},
+            "timings": timings(self.prepare_seconds, self.state, eval_s, export_s),
             "versions": {"medhub": medhub.__version__, "torch": torch.__version__, "python": platform.python_version(),
                          "plugins": loaded().versions()},
             "git_commit": git_commit(),
@@ -470,6 +477,17 @@ class Trainer:
             "history": self.state.history,
         }
         return json_safe(record)
+
+
+def timings(prepare_s: float, state: RunState, eval_s: float, export_s: float) -> dict[str, float]:
+    """The record's timings: each part of the run, and ``total_s`` their sum (a resumed run's training and
+    validation times span all its sessions; preparation is the last session's)."""
+    parts = {"prepare_s": prepare_s, "train_s": state.train_seconds, "val_s": state.val_seconds, "eval_s": eval_s,
+             "export_s": export_s}
+    out = {k: round(v, 3) for k, v in parts.items()}
+    out["total_s"] = round(sum(parts.values()), 3)
+    out["train_samples_per_s"] = round(state.train_samples / max(state.train_seconds, 1e-9), 3)
+    return out
 
 
 def json_safe(value: Any) -> Any:
@@ -537,8 +555,17 @@ def run(config: dict[str, Any], quiet: bool = False, stop_after_epochs: int | No
         write_json_atomic(run_dir / "config.json", config)
         write_json_atomic(run_dir / "run.json", {"run_id": run_id, "created": now_iso()})
     barrier(dist)
-    trainer = Trainer(config, run_dir, quiet=quiet, dist=dist)
-    return _drive(trainer, stop_after_epochs, resume_from=None)
+    try:
+        trainer = Trainer(config, run_dir, quiet=quiet, dist=dist)
+        return _drive(trainer, stop_after_epochs, resume_from=None)
+    except BaseException:
+        # A run that failed (or was interrupted) before its first checkpoint leaves nothing to resume: its
+        # folder goes, so the runs folder never holds a half-written run.
+        if dist.is_main and not (run_dir / "checkpoints" / CHECKPOINT_LAST).is_file():
+            import shutil
+
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
 
 
 def _shared(value: Any, dist: DistInfo) -> Any:
@@ -563,6 +590,9 @@ def resume(run_id: str, quiet: bool = False, stop_after_epochs: int | None = Non
     if not last.is_file():
         raise MedhubError(f"--resume {run_id}: no checkpoint {last} (the run stopped before its first epoch ended); "
                           "start it again with hub run")
+    if (run_dir / "result.json").is_file():
+        raise MedhubError(f"--resume {run_id}: the run has completed (its record: {run_dir / 'result.json'}); "
+                          f"see it with hub leaderboard show {run_id}, or train it again with hub reproduce {run_id}")
     config = json.loads((run_dir / "config.json").read_text())
     from medhub.core.distributed import init_from_env
 
@@ -577,7 +607,9 @@ def _drive(trainer: Trainer, stop_after_epochs: int | None, resume_from: Path | 
 
     meta = json.loads((trainer.run_dir / "run.json").read_text())
     try:
+        t0 = time.perf_counter()
         trainer.setup()
+        trainer.prepare_seconds = time.perf_counter() - t0
         if resume_from is not None:
             trainer.restore(resume_from)
         finished = trainer.fit(stop_after_epochs=stop_after_epochs)
@@ -597,7 +629,6 @@ def _drive(trainer: Trainer, stop_after_epochs: int | None, resume_from: Path | 
         cleanup(trainer.dist)
     if not trainer.main:
         return None
-    record["timings"]["total_s"] = round(record["timings"]["train_s"] + record["timings"]["eval_s"], 3)
     from medhub.leaderboard.store import save_result
 
     save_result(record, trainer.run_dir)

@@ -136,3 +136,50 @@ def test_layout_mismatch_is_not_marked_ready(hub, server, tmp_path, medhub_home)
 def test_bad_flags(hub, bad):
     code, _, err = hub("download", "synthetic/shapes", bad)
     assert code == 1 and "--jobs" in err
+
+
+@pytest.mark.parametrize("mode", ["404", "wrong", "gone"])
+def test_a_failed_first_download_leaves_nothing_behind(hub, server, tmp_path, medhub_home, mode):  # noqa: F811
+    from tests.core.test_download import _closed_port
+
+    data = task_tar(tmp_path)
+    url = server.add("/Task99_Tiny.tar", data, mode="ok" if mode == "gone" else mode)
+    if mode == "gone":
+        url = f"http://127.0.0.1:{_closed_port()}/Task99_Tiny.tar"
+    write_card(medhub_home, url, data)
+    code, _, err = hub("download", "myorg/tiny", "--quiet")
+    assert code == 1 and "myorg/tiny" in err
+    assert sorted(p.name for p in medhub_home.iterdir()) == ["cards"]  # no datasets/myorg/tiny/downloads/
+    root = tmp_path / "new-root"
+    code, _, _ = hub("download", "myorg/tiny", "--quiet", "--root", root)
+    assert code == 1 and not root.exists() and sorted(p.name for p in medhub_home.iterdir()) == ["cards"]
+
+
+def test_a_bad_file_for_a_dataset_without_checksums_leaves_no_folder(hub, tmp_path, medhub_home):
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"not a zip")
+    code, _, err = hub("download", "brats/2020", "--file", bad)
+    assert code == 1 and str(bad) in err
+    assert not (medhub_home / "datasets").exists() and bad.read_bytes() == b"not a zip"
+
+
+def test_a_failed_download_keeps_what_was_there(hub, server, tmp_path, medhub_home):  # noqa: F811
+    data = task_tar(tmp_path)
+    write_card(medhub_home, server.add("/Task99_Tiny.tar", data, mode="404"), data)
+    part = medhub_home / "datasets/myorg/tiny/downloads/Task99_Tiny.tar.part"
+    part.parent.mkdir(parents=True)
+    part.write_bytes(data[:1000])  # an earlier, interrupted download
+    code, _, err = hub("download", "myorg/tiny", "--quiet")
+    assert code == 1 and "HTTP 404" in err and part.read_bytes() == data[:1000]
+    server.httpd.modes["/Task99_Tiny.tar"] = "ok"
+    assert hub("download", "myorg/tiny", "--quiet")[0] == 0
+    assert server.ranges("/Task99_Tiny.tar")[-1] == "bytes=1000-" and downloaded(hub, "myorg/tiny") is True
+
+
+def test_404_says_what_to_do_once(hub, server, tmp_path, medhub_home):  # noqa: F811
+    data = task_tar(tmp_path)
+    write_card(medhub_home, server.add("/Task99_Tiny.tar", data, mode="404"), data)
+    code, _, err = hub("download", "myorg/tiny", "--quiet")
+    assert code == 1 and "HTTP 404" in err and "--mirror URL" in err
+    assert err.count("by hand") == 1 and err.count("hub download myorg/tiny --file PATH") == 1, err
+    assert "or fetch it by hand and run: hub download myorg/tiny --file PATH" in err

@@ -53,7 +53,7 @@ def test_catalogue_commands_do_not_import_torch_or_numpy():
     code = (
         "import sys\n"
         "from medhub.core.cli import main\n"
-        "for cmd in (['datasets', '--json'], ['models', '--json'], ['plugins', '--all', '--json'], ['-h']):\n"
+        "for cmd in (['datasets', '--json'], ['models', '--json'], ['plugins', '--all', '--json'], ['plugins', '--all'], ['-h']):\n"
         "    try:\n"
         "        main(cmd)\n"
         "    except SystemExit:\n"
@@ -69,3 +69,18 @@ def test_catalogue_commands_do_not_import_torch_or_numpy():
 def test_python_dash_m_medhub():
     proc = run_hub_process("--version")
     assert proc.returncode == 0 and "medhub" in proc.stdout
+
+
+def test_plugins_all_lists_each_metric_with_its_direction(hub):
+    code, out, _ = hub("plugins", "--all")
+    assert code == 0
+    rows = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    assert "max (higher is better)" in rows["dice"] and "segmentation" in rows["dice"]
+    assert "min (lower is better)" in rows["hd95"] and "min (lower is better)" in rows["mae"]
+    assert rows["metrics"].split()[:6] == ["metrics", rows["metrics"].split()[1], "yes", "0", "0", "14"]
+    code, out, _ = hub("plugins", "--all", "--json")
+    plugin = {p["name"]: p for p in json.loads(out)}["metrics"]
+    assert plugin["metric_directions"]["dice"] == "max" and plugin["metric_directions"]["hd95"] == "min"
+    assert set(plugin["metric_directions"]) == set(plugin["metrics"])
+    code, out, _ = hub("plugins")  # built-ins hidden: no metric rows either
+    assert code == 0 and "higher is better" not in out

@@ -35,7 +35,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._status(403)
         if mode == "500-once" and count == 1:
             return self._status(500)
-        if mode == "500-always":
+        if mode == "500-always" or (mode == "drop-then-503" and count > 1):
             return self._status(503)
         body = srv.files[path]
         if mode == "wrong":
@@ -54,7 +54,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(chunk)))
         self.send_header("Accept-Ranges", "bytes")
         self.end_headers()
-        if mode == "drop" and count == 1:  # half the body, then hang up
+        if mode in ("drop", "drop-then-503") and count == 1:  # half the body, then hang up
             chunk = chunk[: len(chunk) // 2]
             self.wfile.write(chunk)
             self.wfile.flush()
@@ -259,3 +259,78 @@ def test_parallel_downloads_and_mirror(server, tmp_path):
 def test_mirror_url_replaces_directory():
     assert mirror_url("https://a.org/x/y/Task09.tar", "http://m.local/data/") == "http://m.local/data/Task09.tar"
     assert mirror_url("https://a.org/x/Task09.tar", None) == "https://a.org/x/Task09.tar"
+
+
+BY_HAND = "fetch it by hand and run: hub download x/y --file PATH"
+
+
+@pytest.mark.parametrize("mode,error", [("404", DownloadError), ("wrong", ChecksumError), ("gone", DownloadError)])
+def test_failed_first_download_leaves_no_folder_it_created(server, tmp_path, mode, error):
+    url = server.add("/f.bin", BODY, mode="ok" if mode == "gone" else mode)
+    if mode == "gone":  # nothing listens on the port any more
+        url = f"http://127.0.0.1:{_closed_port()}/f.bin"
+    dest = tmp_path / "home" / "datasets" / "x" / "downloads" / "f.bin"
+    with pytest.raises(error):
+        download_file(url, dest, md5=sums(BODY)["md5"], quiet=True)
+    assert list(tmp_path.iterdir()) == []  # not even an empty home/ or downloads/
+
+
+def test_failed_download_keeps_an_earlier_resumable_part_and_its_folder(server, tmp_path):
+    url = server.add("/k.bin", BODY, mode="404")
+    part = tmp_path / "new" / "k.bin.part"
+    part.parent.mkdir()
+    part.write_bytes(BODY[:1000])  # an earlier interrupted download
+    with pytest.raises(DownloadError, match="HTTP 404"):
+        download_file(url, tmp_path / "new" / "k.bin", md5=sums(BODY)["md5"], quiet=True)
+    assert part.read_bytes() == BODY[:1000]
+    server.httpd.modes["/k.bin"] = "ok"
+    download_file(url, tmp_path / "new" / "k.bin", md5=sums(BODY)["md5"], quiet=True)  # and it still resumes
+    assert server.ranges("/k.bin")[-1] == "bytes=1000-" and (tmp_path / "new" / "k.bin").read_bytes() == BODY
+
+
+def test_a_part_cut_off_by_a_lost_connection_stays_in_its_new_folder_and_resumes(server, tmp_path):
+    url = server.add("/c.bin", BODY, mode="drop-then-503")
+    dest = tmp_path / "fresh" / "downloads" / "c.bin"
+    with pytest.raises(DownloadError, match="Running the same command again resumes"):
+        download_file(url, dest, md5=sums(BODY)["md5"], quiet=True)
+    part = dest.with_name("c.bin.part")
+    assert part.read_bytes() == BODY[: len(BODY) // 2]  # created by this attempt, but resumable: kept
+    server.httpd.modes["/c.bin"] = "ok"
+    download_file(url, dest, md5=sums(BODY)["md5"], quiet=True)
+    assert dest.read_bytes() == BODY and server.ranges("/c.bin")[-1] == f"bytes={len(BODY) // 2}-"
+
+
+def test_parallel_failures_leave_no_new_folder(server, tmp_path):
+    items = [DownloadItem(server.add(f"/p/{i}.bin", BODY, mode="404"), tmp_path / "d" / "downloads" / f"{i}.bin",
+                          md5=sums(BODY)["md5"]) for i in range(4)]
+    with pytest.raises(DownloadError, match="HTTP 404"):
+        download_files(items, jobs=4, quiet=True)
+    assert list(tmp_path.iterdir()) == []
+    server.httpd.modes["/p/3.bin"] = "ok"  # one file arrives: its folder stays, with it
+    with pytest.raises(DownloadError, match="HTTP 404"):
+        download_files(items, jobs=4, quiet=True)
+    assert [p.name for p in (tmp_path / "d" / "downloads").iterdir()] == ["3.bin"]
+
+
+@pytest.mark.parametrize("fix", [BY_HAND, "or " + BY_HAND, ""])
+@pytest.mark.parametrize("mode", ["404", "403", "wrong", "gone"])
+def test_error_messages_offer_the_manual_route_once(server, tmp_path, mode, fix):
+    url = server.add("/o.bin", BODY, mode="ok" if mode == "gone" else mode)
+    if mode == "gone":
+        url = f"http://127.0.0.1:{_closed_port()}/o.bin"
+    with pytest.raises(MedhubError) as info:
+        download_file(url, tmp_path / "o.bin", md5=sums(BODY)["md5"], quiet=True, fix=fix)
+    text = str(info.value)
+    assert text.count("by hand") == 1, text
+    assert " or or " not in text and "; or " not in text, text
+    assert ", or fetch it by hand" in text or ": fetch it by hand" in text, text
+    if fix:
+        assert text.count("hub download x/y --file PATH") == 1, text
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

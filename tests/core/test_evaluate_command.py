@@ -1,4 +1,5 @@
-"""``hub evaluate --pred DIR --ref DIR``: matching by case id, spacing from the reference, missing/extra."""
+"""``hub evaluate --pred DIR --ref DIR``: matching by case id, spacing from the reference, missing/extra, and the
+refusals (other grid, non-integer values, duplicate case ids, nothing matched, bad --nsd-tolerance)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,21 @@ import nibabel as nib
 import numpy as np
 
 
-def write(path, data, spacing=(1.0, 1.0, 2.0)):
+def write(path, data, spacing=(1.0, 1.0, 2.0), affine=None, dtype=np.uint8):
     path.parent.mkdir(parents=True, exist_ok=True)
-    nib.save(nib.Nifti1Image(data.astype(np.uint8), np.diag([*spacing, 1.0])), str(path))
+    affine = np.diag([*spacing, 1.0]) if affine is None else affine
+    nib.save(nib.Nifti1Image(data.astype(dtype), affine), str(path))
+
+
+def cube():
+    ref = np.zeros((10, 10, 10), np.uint8)
+    ref[2:6, 2:6, 2:6] = 1
+    ref[6:8, 6:8, 6:8] = 2
+    return ref
+
+
+def evaluate(tmp_path, hub, *extra):
+    return hub("evaluate", "--pred", tmp_path / "pred", "--ref", tmp_path / "ref", *extra)
 
 
 def test_folder_evaluation_reports_per_case_means_missing_and_extra(tmp_path, hub):
@@ -22,7 +35,7 @@ def test_folder_evaluation_reports_per_case_means_missing_and_extra(tmp_path, hu
     write(tmp_path / "ref" / "case_b.nii.gz", ref)
     write(tmp_path / "ref" / "case_c.nii.gz", ref)
     write(tmp_path / "pred" / "case_a.nii.gz", ref)
-    write(tmp_path / "pred" / "case_b.nii.gz", shifted, spacing=(9.0, 9.0, 9.0))  # spacing read from ref
+    write(tmp_path / "pred" / "case_b.nii.gz", shifted)
     write(tmp_path / "pred" / "stray.nii.gz", ref)
     code, out, err = hub("evaluate", "--pred", tmp_path / "pred", "--ref", tmp_path / "ref", "--metrics", "dice,hd",
                          "--json")
@@ -33,10 +46,12 @@ def test_folder_evaluation_reports_per_case_means_missing_and_extra(tmp_path, hu
     assert rows[("case_a", 1)]["dice"] == 1.0 and rows[("case_a", 1)]["hd"] == 0.0
     assert rows[("case_b", 1)]["dice"] == 0.75 and rows[("case_b", 1)]["hd"] == 2.0
     assert result["mean"]["1"]["dice"] == 0.875
+    assert (result["n_reference"], result["n_scored"], result["n_missing"]) == (3, 2, 1)
     assert "missing" in err and "case_c" in err
 
-    code, out, _ = hub("evaluate", "--pred", tmp_path / "pred", "--ref", tmp_path / "ref", "--labels", "2")
+    code, out, err = hub("evaluate", "--pred", tmp_path / "pred", "--ref", tmp_path / "ref", "--labels", "2")
     assert code == 0 and "label" in out and "2 case(s) scored" in out
+    assert "means over 2 of 3 reference cases (1 missing)" in out and "warning" not in err
 
 
 def test_shape_mismatch_names_the_case(tmp_path, hub):
@@ -46,3 +61,112 @@ def test_shape_mismatch_names_the_case(tmp_path, hub):
     assert code == 1 and '"x"' in err and "shape" in err
     code, _, err = hub("evaluate", "--pred", tmp_path / "pred", "--ref", tmp_path / "ref", "--labels", "a")
     assert code == 1 and "--labels" in err
+
+
+def test_prediction_on_another_grid_is_refused_naming_case_and_geometries(tmp_path, hub):
+    write(tmp_path / "ref" / "a.nii.gz", cube())
+    write(tmp_path / "ref" / "b.nii.gz", cube())
+    write(tmp_path / "pred" / "a.nii.gz", cube())
+    write(tmp_path / "pred" / "b.nii.gz", cube(), spacing=(1.0, 1.0, 3.0))  # same shape, other spacing
+    code, out, err = evaluate(tmp_path, hub)
+    assert code == 1 and out == "" and "Traceback" not in err
+    assert '"b"' in err and '"a"' not in err and "(1, 1, 3)" in err and "(1, 1, 2)" in err and "resample" in err
+
+    origin = np.diag([1.0, 1.0, 2.0, 1.0])
+    origin[:3, 3] = (0.0, 0.0, 5.0)  # shifted origin
+    write(tmp_path / "pred" / "b.nii.gz", cube(), affine=origin)
+    code, _, err = evaluate(tmp_path, hub)
+    assert code == 1 and '"b"' in err and "(0, 0, 5)" in err and "resample" in err
+
+    flipped = np.diag([-1.0, 1.0, 2.0, 1.0])  # other orientation (LAS vs RAS)
+    write(tmp_path / "pred" / "b.nii.gz", cube(), affine=flipped)
+    code, _, err = evaluate(tmp_path, hub)
+    assert code == 1 and '"b"' in err and "LAS" in err and "RAS" in err
+
+    noise = np.diag([1.0 + 2e-6, 1.0, 2.0 - 4e-6, 1.0])  # float noise in the header: same grid
+    noise[:3, 3] = (1e-5, 0.0, -1e-5)
+    write(tmp_path / "pred" / "b.nii.gz", cube(), affine=noise)
+    code, out, err = evaluate(tmp_path, hub, "--json")
+    assert code == 0, err
+    assert json.loads(out)["n_scored"] == 2
+
+
+def test_non_integer_prediction_is_refused_but_integer_valued_floats_are_scored(tmp_path, hub):
+    write(tmp_path / "ref" / "a.nii.gz", cube())
+    write(tmp_path / "pred" / "a.nii.gz", cube().astype(np.float32), dtype=np.float32)  # 0.0 / 1.0 / 2.0
+    code, out, err = evaluate(tmp_path, hub, "--json", "--metrics", "dice")
+    assert code == 0, err
+    assert json.loads(out)["mean"]["1"]["dice"] == 1.0
+
+    probs = cube().astype(np.float32) * 0.7  # probabilities 0.7 / 1.4, rounded they would be labels 1 / 1
+    write(tmp_path / "pred" / "a.nii.gz", probs, dtype=np.float32)
+    code, out, err = evaluate(tmp_path, hub)
+    assert code == 1 and out == "" and "Traceback" not in err
+    assert '"a"' in err and "non-integer" in err and "label maps" in err and "0.7" in err
+
+
+def test_two_files_with_one_case_id_is_an_error_naming_both(tmp_path, hub):
+    write(tmp_path / "ref" / "case0.nii.gz", cube())
+    write(tmp_path / "pred" / "case0.nii", cube())
+    write(tmp_path / "pred" / "case0.nii.gz", cube())
+    code, _, err = evaluate(tmp_path, hub)
+    assert code == 1 and "--pred" in err and "case0.nii " in err and "case0.nii.gz" in err
+
+    (tmp_path / "pred" / "case0.nii").unlink()
+    write(tmp_path / "ref" / "case0.nii", cube())
+    code, _, err = evaluate(tmp_path, hub)
+    assert code == 1 and "--ref" in err and "case0.nii " in err and "case0.nii.gz" in err
+
+
+def test_no_matching_prediction_is_an_error_naming_folder_and_expected_names(tmp_path, hub):
+    write(tmp_path / "ref" / "case_a.nii.gz", cube())
+    write(tmp_path / "ref" / "case_b.nii.gz", cube())
+    (tmp_path / "pred").mkdir()
+    code, out, err = evaluate(tmp_path, hub)
+    assert code == 1 and out == "" and "nan" not in (out + err).lower()
+    assert str(tmp_path / "pred") in err and "case_a.nii.gz" in err and "case_b.nii.gz" in err
+
+    write(tmp_path / "pred" / "other.nii.gz", cube())  # files, but none named like a reference
+    code, _, err = evaluate(tmp_path, hub)
+    assert code == 1 and "other.nii.gz" in err and "case_a.nii.gz" in err
+
+
+def test_label_found_nowhere_warns_on_stderr(tmp_path, hub):
+    write(tmp_path / "ref" / "a.nii.gz", cube())
+    write(tmp_path / "pred" / "a.nii.gz", cube())
+    code, out, err = evaluate(tmp_path, hub, "--labels", "1,5", "--metrics", "dice", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["absent_labels"] == [5] and result["mean"]["5"]["dice"] is None  # NaN: both masks empty
+    assert result["mean"]["1"]["dice"] == 1.0
+    assert "warning" in err and "label(s) 5 " in err and "--labels" in err
+
+
+def test_nsd_tolerance_must_not_be_negative(tmp_path, hub):
+    write(tmp_path / "ref" / "a.nii.gz", cube())
+    write(tmp_path / "pred" / "a.nii.gz", np.roll(cube(), 1, axis=0))  # boundaries 1 mm apart
+    code, out, err = evaluate(tmp_path, hub, "--nsd-tolerance", "-1", "--metrics", "nsd")
+    assert code == 1 and out == "" and "--nsd-tolerance -1" in err and ">= 0" in err
+    code, _, err = evaluate(tmp_path, hub, "--nsd-tolerance", "nan", "--metrics", "nsd")
+    assert code == 1 and "--nsd-tolerance" in err
+
+    code, out, err = evaluate(tmp_path, hub, "--nsd-tolerance", "0", "--metrics", "nsd", "--json")
+    assert code == 0, err
+    zero = json.loads(out)["mean"]["1"]["nsd"]
+    code, out, err = evaluate(tmp_path, hub, "--nsd-tolerance", "1", "--metrics", "nsd", "--json")
+    assert code == 0, err
+    assert 0.0 < zero < json.loads(out)["mean"]["1"]["nsd"] == 1.0
+
+
+def test_missing_cases_are_counted_in_text_and_json(tmp_path, hub):
+    for case in ("a", "b", "c", "d"):
+        write(tmp_path / "ref" / f"{case}.nii.gz", cube())
+    write(tmp_path / "pred" / "a.nii.gz", cube())
+    code, out, err = evaluate(tmp_path, hub, "--metrics", "dice")
+    assert code == 0, err
+    assert "1 case(s) scored; means over 1 of 4 reference cases (3 missing)" in out
+    assert "left out of the means" in err and "b, c, d" in err
+    code, out, _ = evaluate(tmp_path, hub, "--metrics", "dice", "--json")
+    result = json.loads(out)
+    assert (result["n_reference"], result["n_scored"], result["n_missing"]) == (4, 1, 3)
+    assert result["missing"] == ["b", "c", "d"] and set(result) >= {"metrics", "labels", "per_case", "mean"}

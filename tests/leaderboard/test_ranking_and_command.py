@@ -130,3 +130,27 @@ def test_import_command_and_dataframes(hub, tmp_path):
     assert frame.loc[1, "dice"] == 0.81 and frame.loc[1, "hd95"] == float("inf") and frame["best_of_model"].all()
     cases = load_cases(model="unet3d")
     assert len(cases) == 3 and cases["hd95"].tolist()[:2] == [2.0, float("inf")] and cases["dice"].isna().sum() == 1
+
+
+def test_empty_leaderboard_gives_the_real_hub_run_syntax(hub):
+    code, _, err = hub("leaderboard")
+    assert code == 0 and "hub run --dataset ID --model ID" in err and "plain hub run" in err
+    assert "hub run DATASET MODEL" not in err
+
+
+def test_an_ambiguous_run_id_prefix_lists_the_matching_runs(hub):
+    from medhub.core.commands.reproduce import load_recorded
+
+    ids = [f"20261123-1015{i:02d}-spheres-unet3d-ab{i:02d}" for i in range(7)]
+    fill([make_record(i) for i in ids] + [make_record("20251231-235900-spheres-unet3d-zz00")])
+    code, out, err = hub("leaderboard", "show", "2026")
+    assert code == 1 and out == ""
+    assert 'prefix "2026" is ambiguous' in err and "7 runs" in err and "and 2 more" in err, err
+    assert all(i in err for i in ids[:5]) and ids[5] not in err and "no run" not in err
+    with pytest.raises(MedhubError, match=r'prefix "2026" is ambiguous: 7 runs'):
+        load_recorded("2026")                                # hub reproduce resolves ids the same way
+    code, out, _ = hub("leaderboard", "show", "2025", "--json")   # a unique prefix still works
+    assert code == 0 and json.loads(out)["run_id"] == "20251231-235900-spheres-unet3d-zz00"
+    assert load_recorded("20261123-101503")["run_id"] == ids[3]
+    code, _, err = hub("leaderboard", "show", "2027")
+    assert code == 1 and 'no run "2027"' in err

@@ -34,6 +34,11 @@ def test_predict_writes_each_test_case_in_its_original_geometry(trained, spheres
         assert set(np.unique(np.asarray(pred.dataobj))) <= {0, 1, 2}
     code, out, _ = hub("predict", trained, "--split", "val", "--tta", "--json", "--quiet")
     assert code == 0 and json.loads(out)["tta"] is True
+    not_a_folder = medhub_home / "notes.txt"
+    not_a_folder.write_text("keep me")
+    code, _, err = hub("predict", trained, "--out", not_a_folder / "preds", "--quiet")
+    assert code == 1 and "--out" in err and "folder" in err and "Traceback" not in err
+    assert not_a_folder.read_text() == "keep me"
 
 
 def test_prediction_is_mapped_back_through_a_changed_spacing(spheres, hub):
@@ -93,3 +98,28 @@ def test_submit_validation_failure_writes_nothing(trained, spheres, hub, tmp_pat
     code, _, err = hub("submit", trained, "--out", tmp_path / "never.zip", "--quiet")
     assert code == 1 and 'case "x": broken' in err and "nothing was written" in err
     assert not (tmp_path / "never.zip").exists() and not list(tmp_path.glob(".medhub-submit-*"))
+
+
+def test_a_run_without_a_best_checkpoint_gets_the_fix_that_applies(hub, medhub_home):
+    """A run killed before its first checkpoint (config only) must be started again; one with last.pt resumed."""
+    ghost = medhub_home / "runs" / "ghost"
+    ghost.mkdir(parents=True)
+    (ghost / "config.json").write_text("{}")
+    code, _, err = hub("predict", "ghost", "--quiet")
+    assert code == 1 and "start it again with hub run" in err and "--resume" not in err
+    (ghost / "checkpoints").mkdir()
+    (ghost / "checkpoints" / "last.pt").write_bytes(b"")
+    code, _, err = hub("predict", "ghost", "--quiet")
+    assert code == 1 and "finish it with: hub run --resume ghost" in err
+
+
+def test_a_unique_run_id_prefix_names_the_run_and_an_ambiguous_one_lists_them(hub, medhub_home):
+    for name in ("20261123-a-run", "20261123-b-run"):
+        (medhub_home / "runs" / name).mkdir(parents=True)
+        (medhub_home / "runs" / name / "config.json").write_text("{}")
+    code, _, err = hub("predict", "20261123-a", "--quiet")
+    assert code == 1 and "run 20261123-a-run has no checkpoints" in err  # resolved to the full id
+    code, _, err = hub("predict", "20261123", "--quiet")
+    assert code == 1 and "ambiguous" in err and "20261123-a-run" in err and "20261123-b-run" in err
+    code, _, err = hub("predict", "20261124", "--quiet")
+    assert code == 1 and 'no run "20261124"' in err

@@ -46,6 +46,10 @@ def test_segmentation_run_writes_a_complete_record(spheres, medhub_home):
     saved = json.loads((run_dir / "config.json").read_text())
     assert saved == record["config"] and saved["model_hparams"]["channels"] == [4, 8, 16, 32]
     assert Path(record["artifacts"]["checkpoint_best"]).is_file()
+    timings = record["timings"]
+    parts = ("prepare_s", "train_s", "val_s", "eval_s", "export_s")
+    assert all(timings[k] > 0 for k in parts), timings
+    assert timings["total_s"] == pytest.approx(sum(timings[k] for k in parts), abs=0.01)
 
     import onnxruntime as ort
 
@@ -97,7 +101,10 @@ def test_resume_after_interruption_gives_the_same_weights(spheres):
     assert [h["epoch"] for h in resumed["history"]] == [1, 2]
 
 
-def test_nan_loss_stops_and_names_the_step(spheres, monkeypatch):
+@pytest.mark.parametrize("bad_call, kept", [(2, False), (3, True)])
+def test_nan_loss_stops_and_names_the_step(spheres, monkeypatch, medhub_home, bad_call, kept):
+    """NaN in epoch 1 (step 2): nothing to resume, the run folder goes; in epoch 2 (step 3): epoch 1's
+    checkpoint stays and the message points at it."""
     import torch
 
     from medhub.core.errors import MedhubError
@@ -112,14 +119,19 @@ def test_nan_loss_stops_and_names_the_step(spheres, monkeypatch):
         def fn(out, target):
             calls["n"] += 1
             value = loss(out, target)
-            return value * torch.tensor(float("nan")) if calls["n"] == 2 else value
+            return value * torch.tensor(float("nan")) if calls["n"] == bad_call else value
         return fn
 
     monkeypatch.setattr(losses, "build_loss", poisoned)
-    config = tiny_seg_config(patch_size=[16, 16, 16], onnx=False, tensorboard=False)
-    with pytest.raises(MedhubError, match="step 2") as err:
+    config = tiny_seg_config(epochs=2, patch_size=[16, 16, 16], onnx=False, tensorboard=False)
+    with pytest.raises(MedhubError, match=f"epoch {bad_call - 1}, step {bad_call};") as err:
         engine.run(config, quiet=True, run_id="nan")
-    assert "last good checkpoint" in str(err.value)
+    run_dir = medhub_home / "runs" / "nan"
+    if kept:
+        assert "last good checkpoint" in str(err.value) and "--resume nan" in str(err.value)
+        assert (run_dir / "checkpoints" / "last.pt").is_file() and not (run_dir / "result.json").exists()
+    else:
+        assert "nothing of the run was kept" in str(err.value) and not run_dir.exists()
 
 
 def test_bad_input_errors_exit_1(hub):
@@ -131,3 +143,24 @@ def test_bad_input_errors_exit_1(hub):
     assert code == 1 and "hub download decathlon/spleen" in err
     code, _, err = hub("run", "--resume", "no-such-run")
     assert code == 1 and "no-such-run" in err
+
+
+def test_a_run_refused_after_its_folder_was_made_leaves_no_folder(spheres, hub, medhub_home):
+    """Errors found while setting up (here: AMP asked for on the CPU) remove the new run folder."""
+    code, _, err = hub("run", "--amp", "bf16", "--quiet")
+    assert code == 1 and "--amp bf16 needs a CUDA device" in err
+    runs = medhub_home / "runs"
+    assert not runs.exists() or list(runs.iterdir()) == []
+
+
+def test_resume_refuses_new_flags_and_completed_runs(spheres, hub):
+    from medhub.core.runner import engine
+
+    config = tiny_seg_config(patch_size=[16, 16, 16], onnx=False, tensorboard=False)
+    engine.run(config, quiet=True, run_id="done")
+    code, _, err = hub("run", "--resume", "done", "--epochs", "3")
+    assert code == 1 and "--epochs cannot change it" in err
+    code, _, err = hub("run", "--resume", "done", "--set", "lr=0.1")
+    assert code == 1 and "--set cannot change it" in err
+    code, _, err = hub("run", "--resume", "done")
+    assert code == 1 and "has completed" in err and "hub reproduce done" in err

@@ -374,6 +374,10 @@ def test_evaluate_classification_runs_score_the_predicted_rows(shapes, hub, tmp_
     assert result["scores"] == pytest.approx(expected, nan_ok=True)
     code, out, _ = hub("evaluate", "cls", "--metrics", "accuracy,qwk")
     assert code == 0 and "accuracy" in out and "qwk" in out and "case(s) of synthetic/shapes (val, run cls)" in out
+    # flip test-time augmentation is for segmentation: refused, not recorded while doing nothing
+    for command in (("predict", "cls"), ("evaluate", "cls"), ("submit", "cls")):
+        code, _, err = hub(*command, "--tta", "--quiet")
+        assert code == 1 and "--tta" in err and "segmentation runs only" in err, command
 
 
 def test_evaluate_rsna_ich_run_scores_probabilities_with_the_weighted_log_loss(hub, tmp_path):
