@@ -179,12 +179,18 @@ class PreprocessCache:
         return {"path": str(self.root), "entries": entries, "bytes": size}
 
     def clear(self) -> dict[str, Any]:
-        """Delete every entry; returns the ``info()`` from before."""
+        """Delete every entry (and unfinished ``.tmp-`` entries); returns the ``info()`` from before. Files and
+        folders the cache did not write are left alone."""
         before = self.info()
         if self.root.is_dir():
-            for child in self.root.iterdir():
-                if child.is_dir():
-                    shutil.rmtree(child, ignore_errors=True)
-                else:
-                    child.unlink(missing_ok=True)
+            for shard in self.root.iterdir():
+                if not shard.is_dir():
+                    continue
+                for entry in shard.iterdir():
+                    if entry.is_dir() and (entry.name.startswith(".tmp-") or (entry / "entry.json").is_file()):
+                        shutil.rmtree(entry, ignore_errors=True)
+                try:
+                    shard.rmdir()  # only when it is empty now
+                except OSError:
+                    pass
         return before

@@ -193,6 +193,7 @@ def predict_run(run_id: str, split: str = "test", out: Path | None = None, tta: 
     from medhub.core.io import read_image
     from medhub.core.plugin_manager import get_registry
     from medhub.core.runner import data
+    from medhub.core.download import missing_dirs, remove_empty_dirs
     from medhub.core.runner.devices import plan_devices
     from medhub.core.state import write_json_atomic
 
@@ -209,35 +210,41 @@ def predict_run(run_id: str, split: str = "test", out: Path | None = None, tta: 
                          "model_parallel": prediction_stages(config, device)}, info.dims)
     cases = split_cases_of(config, info, split)
     out = Path(out) if out is not None else folder / "predictions" / split
+    created = missing_dirs(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise MedhubError(f"--out {out}: cannot use it as the predictions folder ({err.strerror or err}); "
                           "give a folder path (it is created when missing)") from None
-    io = torch.load(folder / "checkpoints" / CHECKPOINT, map_location="cpu", weights_only=True)["io"]
-    n_out = int(io["out_channels"])
-    seg = info.task == "segmentation"
-    pipeline = data.preprocessing(config, info, with_label=False)
-    model = None
-    entries: list[dict[str, Any]] = []
-    rows: list[dict[str, Any]] = []
-    for case in tqdm(cases, desc=f"predict {split}", unit="case", disable=quiet):
-        done = pipeline({"id": case["id"], "image": case["image"]})
-        image = np.asarray(done["image"], dtype=np.float32)
-        if model is None:
-            window = config.get("patch_size") if seg and config.get("patch_size") else image.shape[1:]
-            model = load_model(folder, config, image.shape[0], n_out, plan.devices, (1, image.shape[0], *window))
-        if seg:
-            probs = segment(model, image, config, n_out, plan.primary, tta, plan.autocast)
-            original = read_image(case["image"])
-            back = resample_to(probs, np.asarray(done["affine"]), original.spatial_shape, original.affine)
-            labels = back.argmax(0).astype(np.uint8)
-            path = write_prediction(labels, out / output_name(case), case["image"], original)
-            entries.append({"case": case["id"], "file": path.name, "image": str(case["image"])})
-        else:
-            with torch.no_grad(), plan.autocast():
-                raw = model(torch.from_numpy(image[None]).to(plan.primary)).float().cpu().numpy()[0]
-            rows.append(classification_row(case["id"], raw, info.task, bool(io.get("multilabel"))))
+    try:
+        io = torch.load(folder / "checkpoints" / CHECKPOINT, map_location="cpu", weights_only=True)["io"]
+        n_out = int(io["out_channels"])
+        seg = info.task == "segmentation"
+        pipeline = data.preprocessing(config, info, with_label=False)
+        model = None
+        entries: list[dict[str, Any]] = []
+        rows: list[dict[str, Any]] = []
+        for case in tqdm(cases, desc=f"predict {split}", unit="case", disable=quiet):
+            done = pipeline({"id": case["id"], "image": case["image"]})
+            image = np.asarray(done["image"], dtype=np.float32)
+            if model is None:
+                window = config.get("patch_size") if seg and config.get("patch_size") else image.shape[1:]
+                model = load_model(folder, config, image.shape[0], n_out, plan.devices,
+                                   (1, image.shape[0], *window))
+            if seg:
+                probs = segment(model, image, config, n_out, plan.primary, tta, plan.autocast)
+                original = read_image(case["image"])
+                back = resample_to(probs, np.asarray(done["affine"]), original.spatial_shape, original.affine)
+                labels = back.argmax(0).astype(np.uint8)
+                path = write_prediction(labels, out / output_name(case), case["image"], original)
+                entries.append({"case": case["id"], "file": path.name, "image": str(case["image"])})
+            else:
+                with torch.no_grad(), plan.autocast():
+                    raw = model(torch.from_numpy(image[None]).to(plan.primary)).float().cpu().numpy()[0]
+                rows.append(classification_row(case["id"], raw, info.task, bool(io.get("multilabel"))))
+    except BaseException:
+        remove_empty_dirs(created)  # a failure before any prediction leaves no empty folder behind
+        raise
     manifest: dict[str, Any] = {"run_id": run_id, "dataset": info.id, "split": split, "tta": tta,
                                 "task": info.task, "out": str(out), "out_channels": n_out,
                                 "devices": list(plan.devices)}

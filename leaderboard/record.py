@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -22,7 +23,7 @@ SCHEMA_VERSION = 1
 TYPES: dict[str, tuple[type, ...]] = {"object": (dict,), "array": (list,), "string": (str,), "integer": (int,),
                                       "number": (int, float), "boolean": (bool,), "null": (type(None),)}
 SUPPORTED_KEYWORDS = frozenset({"$schema", "$id", "title", "description", "type", "required", "properties",
-                                "items", "enum", "minimum", "minLength"})
+                                "items", "enum", "minimum", "minLength", "pattern"})
 
 
 @lru_cache(maxsize=1)
@@ -58,6 +59,9 @@ def schema_errors(value: Any, node: dict[str, Any], where: str = "record") -> li
         problems.append(f"{where}: {value} is below the minimum {node['minimum']}")
     if "minLength" in node and isinstance(value, str) and len(value) < node["minLength"]:
         problems.append(f"{where}: must not be empty")
+    if "pattern" in node and isinstance(value, str) and value and not re.search(node["pattern"], value):
+        problems.append(f"{where}: {json.dumps(value)[:60]} does not match {node['pattern']}"
+                        + (f" ({node['description']})" if "description" in node else ""))
     if isinstance(value, dict):
         for key in node.get("required", []):
             if key not in value:

@@ -13,6 +13,7 @@ store; :class:`Store` takes an explicit path.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import sqlite3
@@ -305,10 +306,12 @@ def query(dataset: str | None = None, model: str | None = None, status: str | No
         return store.query(dataset, model, status, limit)
 
 
-def import_files(paths: Iterable[Path | str], store: Store | None = None) -> list[str]:
+def import_files(paths: Iterable[Path | str], store: Store | None = None,
+                 replaced: list[str] | None = None) -> list[str]:
     """Validate every result.json first, then insert them all in one transaction; returns the run ids.
 
-    One bad file raises MedhubError naming the file and the field, and nothing is inserted.
+    One bad file raises MedhubError naming the file and the field, and nothing is inserted. A run id already
+    stored with a different record is replaced (the last write wins); its id is appended to ``replaced``.
     """
     records = [read_result_file(p) for p in paths]
     if not records:
@@ -317,9 +320,9 @@ def import_files(paths: Iterable[Path | str], store: Store | None = None) -> lis
     for i, record in enumerate(records):
         seen[record["run_id"]] = i  # a run id given twice: the later file wins, like a second import
     records = [records[i] for i in sorted(seen.values())]
-    if store is None:
-        with Store() as own:
-            own.insert_many(records)
-    else:
-        store.insert_many(records)
+    with (Store() if store is None else contextlib.nullcontext(store)) as target:
+        before = set(target.run_ids())
+        written = target.insert_many(records)
+    if replaced is not None:
+        replaced += [r["run_id"] for r, w in zip(records, written) if w and r["run_id"] in before]
     return [r["run_id"] for r in records]

@@ -50,8 +50,12 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "import":
             if not args.items:
                 raise MedhubError("hub leaderboard import needs one or more result.json files")
-            ids = import_files(args.items, store)
+            replaced: list[str] = []
+            ids = import_files(args.items, store, replaced)
             info(f"imported {len(ids)} run(s): {', '.join(ids)}")
+            if replaced:
+                info(f"replaced the stored record of {len(replaced)} run(s) with a different one (the last import "
+                     f"wins): {', '.join(replaced)}")
             return 0
         if args.items:
             raise MedhubError(f"unexpected argument(s) {' '.join(map(str, args.items))}: "

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     rows = compare(recorded, fresh)
     identical = all(r["difference"] == 0 for r in rows)
     if args.json:
-        print_json({"run_id": args.run_id, "reproduced_run_id": fresh["run_id"], "identical": identical, "metrics": rows})
+        print_json({"run_id": recorded["run_id"], "reproduced_run_id": fresh["run_id"], "identical": identical, "metrics": rows})
         return 0
     print_table([(r["metric"], r["recorded"], r["reproduced"], r["difference"]) for r in rows],
                 ["metric", "recorded", "reproduced", "difference"])

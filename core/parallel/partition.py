@@ -127,7 +127,7 @@ def partition_model(gm: Any, costs: list[NodeCost], devices: list[str], model_na
     if len(cuts) < n_stages - 1:
         raise MedhubError(f"model-parallel: model {model_name} can be cut in only {len(cuts)} place(s) (its graph "
                           f"has {len(nodes)} operations and weights shared between them), so it cannot make "
-                          f"{n_stages} stages; use --model-parallel {len(cuts) + 1} or fewer")
+                          f"{n_stages} stages; use at most {len(cuts) + 1} stages (--model-parallel N, or N devices in --device)")
     weights = node_weights(costs, param_weight)
     bounds = [0] + balanced_cuts(weights, cuts, n_stages) + [len(nodes)]
     stages = []

@@ -113,9 +113,15 @@ def test_hub_cache_info_and_clear(tmp_path, hub, medhub_home):
     data = json.loads(out)
     assert data["entries"] == 1 and data["bytes"] > 0
     assert data["path"] == str(medhub_home / "cache")
+    notes = medhub_home / "cache" / "notes.txt"  # not the cache's: clear must leave it (and its folder) alone
+    notes.write_text("mine")
+    (medhub_home / "cache" / "mine").mkdir()
+    (medhub_home / "cache" / "mine" / "x").write_text("mine too")
     code, out, _ = hub("cache", "clear")
     assert code == 0 and "removed 1" in out
     assert PreprocessCache().info()["entries"] == 0
+    assert notes.read_text() == "mine" and (medhub_home / "cache" / "mine" / "x").read_text() == "mine too"
+    assert sorted(p.name for p in (medhub_home / "cache").iterdir()) == ["mine", "notes.txt"]  # shards gone
 
 
 def test_second_writer_of_an_entry_keeps_the_first(tmp_path):

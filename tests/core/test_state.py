@@ -45,3 +45,15 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, mon
         write_json_atomic(target, {"new": True})
     assert json.loads(target.read_text()) == {"old": True}
     assert [p.name for p in tmp_path.iterdir()] == ["config.json"]
+
+
+def test_writing_onto_a_folder_or_an_unwritable_place_names_the_path(tmp_path):
+    from medhub.core.errors import MedhubError
+
+    (tmp_path / "out").mkdir()
+    with pytest.raises(MedhubError, match="out: a folder, not a file"):
+        write_text_atomic(tmp_path / "out", "x")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(MedhubError, match="cannot write there"):
+        write_text_atomic(tmp_path / "file" / "page.html", "x")  # a parent that is a file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "out"]

@@ -52,6 +52,9 @@ def test_runner_shaped_records_are_valid_for_both_validators(make):
     (lambda r: r["metrics"]["per_case"][1].pop("case"), r"record.metrics.per_case[1].case: missing"),
     (lambda r: r["devices"]["parallel"].update(mode="pipeline"), "record.devices.parallel.mode"),
     (lambda r: r["timings"].update(train_s=-1), "record.timings.train_s: -1 is below the minimum"),
+    (lambda r: r.update(run_id="../../etc"), "record.run_id: \"../../etc\" does not match"),
+    (lambda r: r.update(run_id="a b\nc"), "record.run_id"),
+    (lambda r: r.update(run_id=".hidden"), "record.run_id"),
 ])
 def test_invalid_records_name_the_field_and_jsonschema_agrees(mutate, field):
     jsonschema = pytest.importorskip("jsonschema")

@@ -194,4 +194,11 @@ def test_import_validates_everything_before_inserting(tmp_path):
         import_files([good, tmp_path / "missing.json"], store)
     assert store.count() == 0
     assert import_files([good], store) == ["good"] and store.count() == 1
-    assert import_files([good], store) == ["good"] and store.count() == 1  # idempotent
+    replaced: list[str] = []
+    assert import_files([good], store, replaced) == ["good"] and store.count() == 1  # idempotent
+    assert replaced == []  # the same record again replaces nothing
+    changed = make_record(run_id="good")
+    changed["ranking"]["value"] = 0.99
+    good.write_text(json.dumps(changed))
+    import_files([good], store, replaced)
+    assert replaced == ["good"] and store.get("good")["ranking"]["value"] == 0.99

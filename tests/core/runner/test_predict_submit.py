@@ -39,6 +39,10 @@ def test_predict_writes_each_test_case_in_its_original_geometry(trained, spheres
     code, _, err = hub("predict", trained, "--out", not_a_folder / "preds", "--quiet")
     assert code == 1 and "--out" in err and "folder" in err and "Traceback" not in err
     assert not_a_folder.read_text() == "keep me"
+    # more stages than the model can be cut into: refused, and the new output folder is not left behind
+    code, _, err = hub("predict", trained, "--device", ",".join(["cpu"] * 500), "--out", medhub_home / "many",
+                       "--quiet")
+    assert code == 1 and "--device" in err and not (medhub_home / "many").exists()
 
 
 def test_prediction_is_mapped_back_through_a_changed_spacing(spheres, hub):
