@@ -39,13 +39,12 @@ def run_folder(run_id: str) -> Path:
         # a unique prefix of a run id names that run, as in hub leaderboard show
         import glob
 
-        found = sorted(p.name for p in runs_dir().glob(f"{glob.escape(run_id)}*") if (p / "config.json").is_file())
-        if len(found) > 1:
-            shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
-            raise MedhubError(f'run id prefix "{run_id}" is ambiguous: {len(found)} runs in {runs_dir()} start with '
-                              f"it: {shown}; give more of the run id")
-        if found:
-            folder = runs_dir() / found[0]
+        from medhub.core.errors import unique_prefix
+
+        found = [p.name for p in runs_dir().glob(f"{glob.escape(run_id)}*") if (p / "config.json").is_file()]
+        match = unique_prefix(run_id, found, str(runs_dir()))
+        if match is not None:
+            folder = runs_dir() / match
     if not (folder / "config.json").is_file():
         raise MedhubError(f'no run "{run_id}" in {runs_dir()}; list runs with: hub leaderboard')
     run_id = folder.name

@@ -202,21 +202,15 @@ class Store:
         A prefix of several run ids is an error listing them (the first few and the count); an unknown id
         is an error naming the closest ids.
         """
-        from medhub.core.errors import closest
+        from medhub.core.errors import closest, unique_prefix
 
         rows = self._read("SELECT record FROM runs WHERE run_id = ?", (run_id,))
         if rows:
             return json.loads(rows[0][0])
         ids = self.run_ids()
-        prefixed = [i for i in ids if i.startswith(run_id)] if run_id else []
-        if len(prefixed) == 1:
-            return self.get(prefixed[0])
-        if prefixed:
-            shown = ", ".join(prefixed[:AMBIGUOUS_SHOWN])
-            more = f" and {len(prefixed) - AMBIGUOUS_SHOWN} more" if len(prefixed) > AMBIGUOUS_SHOWN else ""
-            raise MedhubError(f'run id prefix "{run_id}" is ambiguous: {len(prefixed)} runs in the leaderboard '
-                              f"{self.path} start with it: {shown}{more}; give more of the run id (list runs "
-                              "with: hub leaderboard)")
+        match = unique_prefix(run_id, ids, f"the leaderboard {self.path}", AMBIGUOUS_SHOWN)
+        if match is not None:
+            return self.get(match)
         near = closest(run_id, ids, n=3)
         hint = f"; closest: {', '.join(near)}" if near else ""
         raise MedhubError(f'no run "{run_id}" in the leaderboard {self.path}{hint}; list runs with: hub leaderboard')

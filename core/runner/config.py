@@ -233,7 +233,7 @@ def validate(config: dict[str, Any], dims: int | None = None) -> None:
 
     parse_devices(config["device"])
     workers = config.get("num_workers")
-    if workers not in (None, "auto") and not (isinstance(workers, int) and not isinstance(workers, bool) and workers >= 0):
+    if workers not in (None, "auto") and not (_is_number(workers, int) and workers >= 0):
         raise MedhubError(f'num_workers must be "auto" or a whole number of batch threads >= 0 (got {workers!r}); '
                           "e.g. --set num_workers=4")
 
