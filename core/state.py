@@ -20,23 +20,35 @@ READY_MARKER = ".medhub-ready.json"
 LINK_MARKER = ".medhub-link.json"
 
 
+def linked_path(dataset_id: str) -> Path | None:
+    """The folder a ``hub link`` / ``hub download --root`` recorded for the dataset (existing or not), or None."""
+    link = dataset_dir(dataset_id) / LINK_MARKER
+    if not link.is_file():
+        return None
+    try:
+        return Path(json.loads(link.read_text())["path"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def dataset_root(dataset_id: str) -> Path | None:
     """The folder holding the dataset's files, or None when it is neither downloaded nor linked."""
     folder = dataset_dir(dataset_id)
-    link = folder / LINK_MARKER
-    if link.is_file():
-        try:
-            target = Path(json.loads(link.read_text())["path"])
-        except (OSError, ValueError, KeyError):
-            return None
-        return target if target.is_dir() else None
+    if (folder / LINK_MARKER).is_file():
+        target = linked_path(dataset_id)
+        return target if target is not None and target.is_dir() else None
     return folder if (folder / READY_MARKER).is_file() else None
 
 
 def require_dataset_root(dataset_id: str) -> Path:
-    """Like :func:`dataset_root` but raise the error that says which command fetches the data."""
+    """Like :func:`dataset_root` but raise the error that says which command fetches the data (or, for a
+    link whose folder is gone, which folder is missing and how to point the link at the new place)."""
     root = dataset_root(dataset_id)
     if root is None:
+        target = linked_path(dataset_id)
+        if target is not None:
+            raise MedhubError(f'dataset "{dataset_id}" is linked to {target}, which is no longer a folder (moved or '
+                              f"deleted): run hub link {dataset_id} NEW_FOLDER, or hub download {dataset_id}")
         raise MedhubError(f'dataset "{dataset_id}" is not downloaded: run hub download {dataset_id}')
     return root
 

@@ -18,13 +18,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def dataset_summary(info: Any) -> dict[str, Any]:
-    """The catalogue fields of one dataset, with whether it is on disk."""
-    from medhub.core.state import dataset_root
+    """The catalogue fields of one dataset, with whether it is on disk (and a link whose folder is gone)."""
+    from medhub.core.state import dataset_root, linked_path
 
+    root = dataset_root(info.id)
+    link = linked_path(info.id)
     return {"id": info.id, "title": info.title, "task": info.task, "dims": info.dims,
             "modality": info.modality, "labels": info.labels, "access": info.access, "license": info.license,
             "homepage": info.homepage, "aliases": list(info.aliases), "plugin": info.plugin,
-            "downloaded": dataset_root(info.id) is not None}
+            "downloaded": root is not None, "broken_link": str(link) if root is None and link is not None else None}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,6 +37,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(rows)
         return 0
-    print_table([(r["id"], r["task"], f'{r["dims"]}D', r["access"], "yes" if r["downloaded"] else "",
+    def on_disk(row: dict[str, Any]) -> str:
+        return "yes" if row["downloaded"] else "link broken" if row["broken_link"] else ""
+
+    print_table([(r["id"], r["task"], f'{r["dims"]}D', r["access"], on_disk(r),
                   r["title"]) for r in rows], ["id", "task", "dims", "access", "downloaded", "title"])
     return 0

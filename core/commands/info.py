@@ -20,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     """Print every field of the entry."""
     from medhub.core.plugin_manager import get_registry
     from medhub.core.registry import DatasetInfo
-    from medhub.core.state import dataset_root
+    from medhub.core.state import dataset_root, linked_path
 
     entry = get_registry().entry(args.id)
     card = {"kind": "dataset" if isinstance(entry, DatasetInfo) else "model", **entry.to_json()}
@@ -28,6 +28,9 @@ def run(args: argparse.Namespace) -> int:
         root = dataset_root(entry.id)
         card["downloaded"] = root is not None
         card["path"] = str(root) if root else None
+        link = linked_path(entry.id)
+        if root is None and link is not None:
+            card["broken_link"] = f"{link} (no longer a folder: hub link {entry.id} NEW_FOLDER)"
     if args.json:
         print_json(card)
         return 0

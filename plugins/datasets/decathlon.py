@@ -170,9 +170,32 @@ def parse_decathlon(root: Path, info: DatasetInfo | None = None) -> dict[str, li
     return {"train": train, "test": test}
 
 
+def _names(mapping: dict[str, Any]) -> dict[str, str]:
+    """``{"1": " Left  Atrium"}`` -> ``{"1": "left atrium"}``: keys and names compared without case or spacing."""
+    return {str(k).strip(): " ".join(str(v).split()).lower() for k, v in mapping.items()}
+
+
+def identity_problems(meta: dict[str, Any], info: DatasetInfo | None, where: Path) -> list[str]:
+    """Where dataset.json's ``labels`` / ``modality`` are not the card's: the folder holds another dataset
+    (e.g. Task03_Liver linked as ``decathlon/pancreas``). Fields the card or the file leaves out are not checked."""
+    if info is None:
+        return []
+    problems = []
+    for key, expected in (("labels", info.labels), ("modality", info.modality)):
+        found = meta.get(key)
+        if expected and isinstance(found, dict) and _names(found) != _names(expected):
+            problems.append(f"{where}: {key} {json.dumps(found)} are not those of {info.id} ({json.dumps(expected)}): "
+                            f"this folder holds another dataset; link it under its own id (hub datasets lists them)")
+    return problems
+
+
 def verify_decathlon(root: Path, info: DatasetInfo | None = None) -> list[str]:
-    """Problems with a Decathlon folder: files dataset.json names that are missing, and extra images."""
+    """Problems with a Decathlon folder: labels or channels that are another dataset's (checked first),
+    files dataset.json names that are missing, and extra images."""
     task_root = find_task_root(root, info)
+    identity = identity_problems(read_dataset_json(task_root), info, task_root / "dataset.json")
+    if identity:
+        return identity
     parts = parse_decathlon(root, info)
     problems = []
     named = set()

@@ -15,7 +15,7 @@ from tests.plugins.datasets.test_decathlon import make_decathlon_task
 
 def task_tar(tmp_path, folder_name="Task99_Tiny") -> bytes:
     src = tmp_path / "src" / folder_name
-    make_decathlon_task(src, n_train=5, n_test=1)
+    make_decathlon_task(src, n_train=5, n_test=1, labels={"0": "background", "1": "organ"})
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tf:
         tf.add(src, arcname=folder_name)

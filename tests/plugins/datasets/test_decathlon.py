@@ -7,8 +7,13 @@ import json
 import pytest
 
 
-def make_decathlon_task(folder, n_train: int = 7, n_test: int = 2, name: str = "tiny") -> dict:
-    """Write a tiny Decathlon task (real dataset.json incl. the ``relase`` typo, 4x4x4 NIfTI files)."""
+SPLEEN_LABELS = {"0": "background", "1": "spleen"}
+
+
+def make_decathlon_task(folder, n_train: int = 7, n_test: int = 2, name: str = "tiny",
+                        labels: dict | None = None) -> dict:
+    """Write a tiny Decathlon task (real dataset.json incl. the ``relase`` typo, 4x4x4 NIfTI files), labelled
+    like Task09_Spleen unless ``labels`` says otherwise."""
     import nibabel as nib
     import numpy as np
 
@@ -26,7 +31,7 @@ def make_decathlon_task(folder, n_train: int = 7, n_test: int = 2, name: str = "
             test.append(f"./imagesTs/{case}")
     meta = {"name": "Tiny", "description": "tiny test task", "reference": "tests", "licence": "CC-BY-SA 4.0",
             "relase": "1.0 04/05/2018", "tensorImageSize": "3D", "modality": {"0": "CT"},
-            "labels": {"0": "background", "1": "organ"}, "numTraining": n_train, "numTest": n_test,
+            "labels": labels or SPLEEN_LABELS, "numTraining": n_train, "numTest": n_test,
             "training": training, "test": test}
     (folder / "dataset.json").write_text(json.dumps(meta, indent=4))
     # macOS resource-fork litter that real MSD tars contain
@@ -110,4 +115,36 @@ def test_parent_folder_with_task_subfolder_is_found(hub, task):
     folder, _ = task
     code, _, err = hub("link", "decathlon/spleen", folder.parent)
     assert code == 0, err
+    assert len(json.loads(hub("cases", "decathlon/spleen", "--split", "all", "--json")[1])) == 7
+
+
+def test_link_refuses_another_task_naming_both_label_sets(hub, task, medhub_home):
+    folder, meta = task  # labelled like Task09_Spleen
+    code, _, err = hub("link", "decathlon/liver", folder)
+    assert code == 1 and "decathlon/liver" in err and '"spleen"' in err and '"liver"' in err
+    assert "another dataset" in err
+    code, _, err = hub("cases", "decathlon/liver")
+    assert code == 1 and "hub download decathlon/liver" in err  # nothing was recorded
+    meta["modality"] = {"0": "CT", "1": "PET"}  # a second channel: not the spleen task either
+    (folder / "dataset.json").write_text(json.dumps(meta))
+    code, _, err = hub("link", "decathlon/spleen", folder)
+    assert code == 1 and "modality" in err and '"PET"' in err
+    # case and spacing in the names do not make another dataset
+    meta["modality"], meta["labels"] = {"0": "ct"}, {"0": "Background", "1": "  Spleen "}
+    (folder / "dataset.json").write_text(json.dumps(meta))
+    code, _, err = hub("link", "decathlon/spleen", folder)
+    assert code == 0, err
+
+
+def test_a_moved_link_target_is_named_with_the_fix(hub, task, tmp_path):
+    folder, _ = task
+    assert hub("link", "decathlon/spleen", folder)[0] == 0
+    moved = folder.rename(tmp_path / "elsewhere")
+    code, _, err = hub("cases", "decathlon/spleen")
+    assert code == 1 and str(folder.resolve()) in err and "hub link decathlon/spleen NEW_FOLDER" in err
+    row = {r["id"]: r for r in json.loads(hub("datasets", "--json")[1])}["decathlon/spleen"]
+    assert row["downloaded"] is False and row["broken_link"] == str(folder.resolve())
+    assert "link broken" in hub("datasets", "decathlon/*")[1]
+    assert str(folder.resolve()) in json.loads(hub("info", "decathlon/spleen", "--json")[1])["broken_link"]
+    assert hub("link", "decathlon/spleen", moved)[0] == 0
     assert len(json.loads(hub("cases", "decathlon/spleen", "--split", "all", "--json")[1])) == 7
