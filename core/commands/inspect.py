@@ -10,11 +10,13 @@ from medhub.core.output import print_json
 NAME = "inspect"
 HELP = "show shape, dtype, spacing, origin, direction, orientation and range of an image"
 ORDER = 50
+TIFF_SUFFIXES = (".tif", ".tiff", ".svs")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="image file (.nii.gz, .mha, .nrrd, .dcm, .png, .tif, .h5...) or DICOM folder")
-    parser.add_argument("--level", type=int, default=0, help="pyramid level of a TIFF (0 = full resolution)")
+    parser.add_argument("--level", type=int, default=None,
+                        help="pyramid level of a TIFF / SVS (0 = full resolution, the default)")
     parser.add_argument("--json", action="store_true", help="print JSON to stdout")
 
 
@@ -36,7 +38,7 @@ def describe(image: Any) -> dict[str, Any]:
         "spatial_shape": [int(s) for s in arr.shape[1:]],
         "axis_order": "C, X, Y" + (", Z" if image.ndim_spatial == 3 else "") + " (voxel index i, j, k)",
     }
-    for key in ("format", "modality", "series_description", "series_uid", "source"):
+    for key in ("format", "level", "levels", "modality", "series_description", "series_uid", "source"):
         if image.meta.get(key) not in (None, ""):
             out[key] = image.meta[key]
     return out
@@ -44,9 +46,15 @@ def describe(image: Any) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """Read the image and print its summary."""
+    from medhub.core.errors import MedhubError
     from medhub.core.io import read_image
 
-    options = {"level": args.level} if args.level else {}
+    options = {}
+    if args.level is not None:
+        if not str(args.path).lower().endswith(TIFF_SUFFIXES):
+            raise MedhubError(f"--level {args.level}: {args.path} is not a TIFF pyramid (levels exist only in "
+                              f"{', '.join(TIFF_SUFFIXES)} files); leave --level out")
+        options["level"] = args.level
     info = describe(read_image(args.path, **options))
     if args.json:
         print_json(info)

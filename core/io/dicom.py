@@ -37,14 +37,49 @@ def _meta(ds, source: str) -> dict[str, Any]:
     return meta
 
 
+# Elements any stored DICOM image or object has; a file read without its preamble must hold one of them.
+_DICOM_ANCHORS = ("SOPClassUID", "Modality", "StudyInstanceUID", "SeriesInstanceUID", "Rows", "PixelData")
+
+
+def read_dataset(path: Path, stop_before_pixels: bool = False):
+    """``pydicom.dcmread`` that also takes files written without the 128-byte preamble and file meta (older
+    scanners and ACR-NEMA exports): such a file is read as a bare data set, accepted only when it holds
+    elements a DICOM object has, and given the transfer syntax its own encoding shows (uncompressed)."""
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    try:
+        ds = pydicom.dcmread(str(path), stop_before_pixels=stop_before_pixels)
+    except InvalidDicomError:
+        try:
+            ds = pydicom.dcmread(str(path), stop_before_pixels=stop_before_pixels, force=True)
+        except Exception:  # noqa: BLE001 - whatever pydicom trips on, the answer is "not DICOM"
+            ds = None
+        if ds is None or not any(key in ds for key in _DICOM_ANCHORS):
+            raise MedhubError(f"{path}: not a DICOM file (no DICM preamble and no DICOM elements) nor another "
+                              f"image format medhub reads by its suffix; check the file or give it its real suffix") from None
+    if "TransferSyntaxUID" not in ds.file_meta and ds.original_encoding[0] is not None:
+        from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+        implicit, little = ds.original_encoding
+        ds.file_meta.TransferSyntaxUID = (ImplicitVRLittleEndian if implicit else
+                                          ExplicitVRLittleEndian if little else ExplicitVRBigEndian)
+    return ds
+
+
 def _pixels(ds, path: Path) -> np.ndarray:
     if "PixelData" not in ds:
         raise MedhubError(f"{path}: DICOM file has no pixel data (not an image)")
     try:
         arr = ds.pixel_array
     except Exception as exc:  # missing decoder for a compressed transfer syntax, truncated data...
-        raise MedhubError(f"{path}: cannot decode DICOM pixel data ({type(exc).__name__}: {exc}); a compressed "
-                          "transfer syntax may need pylibjpeg or gdcm (pip install pylibjpeg pylibjpeg-libjpeg)") from exc
+        syntax = ds.file_meta.get("TransferSyntaxUID")
+        if syntax is not None and syntax.is_compressed:
+            fix = (f"its transfer syntax ({syntax.name}) may need a decoder: pip install pylibjpeg "
+                   "pylibjpeg-libjpeg pylibjpeg-openjpeg (or gdcm)")
+        else:
+            fix = "the file may be truncated or its image header (group 0028) wrong; re-export or re-download it"
+        raise MedhubError(f"{path}: cannot decode DICOM pixel data ({type(exc).__name__}: {exc}); {fix}") from exc
     return arr
 
 
@@ -82,9 +117,7 @@ def _affine(row: np.ndarray, col: np.ndarray, normal: np.ndarray, origin: np.nda
 
 def read_dicom_file(path: Path) -> Image:
     """Read one DICOM file as a one-slice volume (multi-frame files through SimpleITK)."""
-    import pydicom
-
-    ds = pydicom.dcmread(str(path))
+    ds = read_dataset(path)
     if int(ds.get("NumberOfFrames", 1) or 1) > 1:
         import SimpleITK as sitk
 
@@ -111,17 +144,14 @@ def _is_candidate(p: Path) -> bool:
 
 def read_dicom_series(folder: Path, series_uid: str | None = None) -> Image:
     """Read the single DICOM series in ``folder`` (or the one named by ``series_uid``)."""
-    import pydicom
-    from pydicom.errors import InvalidDicomError
-
     headers: dict[str, list[tuple[Path, Any]]] = {}
     descriptions: dict[str, str] = {}
     for p in sorted(folder.iterdir()):
         if not _is_candidate(p):
             continue
         try:
-            ds = pydicom.dcmread(str(p), stop_before_pixels=True)
-        except (InvalidDicomError, EOFError, OSError):
+            ds = read_dataset(p, stop_before_pixels=True)
+        except (MedhubError, EOFError, OSError):
             continue
         if "ImagePositionPatient" not in ds and "SeriesInstanceUID" not in ds:
             continue
@@ -159,7 +189,7 @@ def read_dicom_series(folder: Path, series_uid: str | None = None) -> Image:
     slices, params = [], []
     first = None
     for _, p, _ in keyed:
-        ds = pydicom.dcmread(str(p))
+        ds = read_dataset(p)
         arr = _pixels(ds, p)
         if arr.ndim != 2:
             raise MedhubError(f"{p}: expected a single-frame greyscale slice, got pixel array {arr.shape}")

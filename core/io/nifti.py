@@ -34,6 +34,8 @@ def _read_gz_fast(path: Path):
     from nibabel.volumeutils import apply_read_scaling
 
     data = gunzip(path.read_bytes(), path)
+    if len(data) < 348 or 348 not in (int.from_bytes(data[:4], "little"), int.from_bytes(data[:4], "big")):
+        return None  # NIfTI-2 (540-byte header) or not NIfTI at all: nibabel.load decides, without header warnings
     try:
         hdr = nib.Nifti1Header.from_fileobj(io.BytesIO(data[:352]), check=True)
         affine = np.asarray(hdr.get_best_affine(), dtype=np.float64)
@@ -66,6 +68,10 @@ def read_nifti(path: Path) -> Image:
         data, affine = fast
     else:
         img = nib.load(str(path))
+        if not hasattr(img, "affine"):  # CIFTI-2 and other non-grid data nibabel reads from .nii files
+            kind = "a CIFTI-2 file" if type(img).__name__ == "Cifti2Image" else f"read by nibabel as {type(img).__name__}"
+            raise MedhubError(f"{path}: {kind}: data indexed by brain surface vertices and voxels, not an image on "
+                              "a voxel grid; medhub reads NIfTI volumes: give the volume itself")
         data, affine = np.asanyarray(img.dataobj), np.asarray(img.affine, dtype=np.float64)
     if data.ndim == 2:
         data = data[:, :, None]

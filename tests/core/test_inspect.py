@@ -49,3 +49,22 @@ def test_inspect_unreadable_file_exits_1(tmp_path, hub):
     (tmp_path / "bad.nii.gz").write_bytes(b"\x1f\x8b garbage")
     code, _, err = hub("inspect", tmp_path / "bad.nii.gz")
     assert code == 1 and "bad.nii.gz" in err
+
+
+def test_level_is_refused_for_files_without_pyramid_levels(tmp_path, hub):
+    path = write_image(np.zeros((4, 3, 2), np.int16), tmp_path / "ct.nii.gz", affine=np.eye(4))
+    code, out, err = hub("inspect", path, "--level", "2")
+    assert code == 1 and out == "" and "--level 2" in err and "ct.nii.gz" in err and "not a TIFF" in err
+
+
+def test_level_reads_that_pyramid_level_and_shows_the_count(tmp_path, hub):
+    tifffile = pytest.importorskip("tifffile")
+    base = np.arange(32 * 48, dtype=np.uint16).reshape(32, 48)
+    with tifffile.TiffWriter(str(tmp_path / "slide.tif")) as tif:
+        tif.write(base, subifds=1, photometric="minisblack")
+        tif.write(base[::2, ::2], subfiletype=1, photometric="minisblack")
+    code, out, err = hub("inspect", tmp_path / "slide.tif", "--level", "1", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["spatial_shape"] == [24, 16] and (data["level"], data["levels"]) == (1, 2)
+    assert data["max"] == float(base[::2, ::2].max())
