@@ -118,9 +118,9 @@ class PreprocessCache:
     """On-disk cache of deterministic preprocessing results (default folder: ``$MEDHUB_HOME/cache``)."""
 
     def __init__(self, root: Path | str | None = None):
-        from medhub.core.paths import cache_dir
+        from medhub.core.paths import cache_dir, state_folder
 
-        self.root = Path(root) if root is not None else cache_dir()
+        self.root = state_folder(Path(root), "the preprocessing cache") if root is not None else cache_dir()
 
     def entry_dir(self, key: str) -> Path:
         """Folder of the entry with ``key``."""

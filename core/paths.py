@@ -5,31 +5,42 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from medhub.core.errors import MedhubError
+
+
+def state_folder(path: Path, what: str) -> Path:
+    """``path`` unchanged, unless something that is not a folder sits there (medhub would fail later with a
+    traceback, possibly after work was done): then a MedhubError naming the path and the fix. Not created here."""
+    if path.exists() and not path.is_dir():
+        raise MedhubError(f"{path}: medhub keeps {what} in a folder here, but this is a file; move or delete it "
+                          "(or set MEDHUB_HOME to another folder)")
+    return path
+
 
 def medhub_home() -> Path:
     """The state folder: ``$MEDHUB_HOME`` or ``~/.medhub``. Not created here."""
     env = os.environ.get("MEDHUB_HOME")
-    return Path(env).expanduser().resolve() if env else Path.home() / ".medhub"
+    return state_folder(Path(env).expanduser().resolve() if env else Path.home() / ".medhub", "its state")
 
 
 def datasets_dir() -> Path:
     """Folder holding one sub-folder per downloaded dataset (``datasets/<family>/<name>``)."""
-    return medhub_home() / "datasets"
+    return state_folder(medhub_home() / "datasets", "the datasets")
 
 
 def cards_dir() -> Path:
     """Folder scanned for user dataset cards (``*.json``, ``*.yaml``, ``*.yml``)."""
-    return medhub_home() / "cards"
+    return state_folder(medhub_home() / "cards", "your dataset cards")
 
 
 def cache_dir() -> Path:
     """Folder of the preprocessing cache."""
-    return medhub_home() / "cache"
+    return state_folder(medhub_home() / "cache", "the preprocessing cache")
 
 
 def runs_dir() -> Path:
     """Folder holding one sub-folder per run (config, checkpoints, TensorBoard, ONNX, result.json)."""
-    return medhub_home() / "runs"
+    return state_folder(medhub_home() / "runs", "the runs")
 
 
 def leaderboard_path() -> Path:

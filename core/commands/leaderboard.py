@@ -18,6 +18,9 @@ ORDER = 30
 FORMATS = ("table", "json", "csv", "markdown", "html")
 SUFFIX_FORMATS = {".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "markdown", ".html": "html",
                   ".htm": "html", ".txt": "table"}
+FORMAT_SUFFIX = {"json": ".json", "csv": ".csv", "markdown": ".md", "html": ".html", "table": ".txt"}
+LISTING_FLAGS = (("dataset", "--dataset"), ("model", "--model"), ("metric", "--metric"), ("format", "--format"),
+                 ("out", "--out"))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from medhub.core.output import info
     from medhub.leaderboard.store import Store, import_files
 
+    refuse_unused_flags(args)
     with Store() as store:
         if args.action == "show":
             if len(args.items) != 1:
@@ -63,15 +67,36 @@ def run(args: argparse.Namespace) -> int:
         return listing(store, args)
 
 
+def refuse_unused_flags(args: argparse.Namespace) -> None:
+    """``show`` and ``import`` take none of the listing's flags (``import`` not even ``--json``): refuse them
+    rather than ignore them."""
+    from medhub.core.errors import MedhubError
+
+    if args.action is None:
+        return
+    given = [flag for key, flag in LISTING_FLAGS if getattr(args, key) is not None]
+    if args.action == "import" and args.json:
+        given.append("--json")
+    if given:
+        allowed = "--json" if args.action == "show" else "no options"
+        raise MedhubError(f"hub leaderboard {args.action} takes {allowed}; {', '.join(given)} "
+                          f"{'is' if len(given) == 1 else 'are'} for the ranking (hub leaderboard {' '.join(given)} ...)")
+
+
 def output_format(args: argparse.Namespace) -> str:
-    """The chosen format: --json, --format, the --out suffix, else table."""
-    if args.json:
-        return "json"
-    if args.format:
-        return str(args.format)
-    if args.out is not None:
-        return SUFFIX_FORMATS.get(args.out.suffix.lower(), "table")
-    return "table"
+    """The chosen format: --json, --format, the --out suffix, else table. Two that disagree are an error
+    (``--json --format csv``, ``--format csv --out board.json``), never a silent pick."""
+    from medhub.core.errors import MedhubError
+
+    if args.json and args.format not in (None, "json"):
+        raise MedhubError(f"--json and --format {args.format} ask for two formats; give one of them")
+    by_suffix = SUFFIX_FORMATS.get(args.out.suffix.lower()) if args.out is not None else None
+    chosen = "json" if args.json else args.format or by_suffix or "table"
+    if by_suffix is not None and by_suffix != chosen:
+        flag = "--json" if args.json else f"--format {chosen}"
+        raise MedhubError(f"--out {args.out}: the suffix {args.out.suffix} means {by_suffix}, but {flag} asks for "
+                          f"{chosen}; use --out {args.out.with_suffix(FORMAT_SUFFIX[chosen])} or leave {flag} out")
+    return chosen
 
 
 def listing(store: Any, args: argparse.Namespace) -> int:

@@ -137,3 +137,30 @@ def test_second_writer_of_an_entry_keeps_the_first(tmp_path):
     assert cache.info()["entries"] == 1
     assert cache.get_or_compute(case, pipeline)["id"] == "case_1"
     assert [p.name for p in entry.parent.iterdir()] == [entry.name]  # no temporary folder left
+
+
+@pytest.mark.parametrize("name,argv,what", [
+    ("cache", ("cache", "info"), "the preprocessing cache"),
+    ("cache", ("cache", "clear", "--json"), "the preprocessing cache"),
+    ("runs", ("run", "--epochs", "1", "--quiet"), "the runs"),
+    ("datasets", ("datasets",), "the datasets"),
+])
+def test_a_file_where_medhub_keeps_a_folder_is_a_clear_error(hub, medhub_home, name, argv, what):
+    medhub_home.mkdir(parents=True, exist_ok=True)
+    (medhub_home / name).write_text("keep me\n")
+    code, out, err = hub(*argv)
+    assert code == 1 and out == "" and str(medhub_home / name) in err and what in err and "move or delete" in err
+    assert (medhub_home / name).read_text() == "keep me\n"             # left as it was
+    assert sorted(p.name for p in medhub_home.iterdir()) == [name]     # nothing else created
+
+
+def test_medhub_home_itself_a_file_and_a_cache_root_file(hub, tmp_path, monkeypatch):
+    from medhub.core.errors import MedhubError
+
+    home = tmp_path / "home-file"
+    home.write_text("")
+    monkeypatch.setenv("MEDHUB_HOME", str(home))
+    code, _, err = hub("leaderboard")
+    assert code == 1 and f"{home}: medhub keeps its state in a folder" in err
+    with pytest.raises(MedhubError, match="preprocessing cache"):
+        PreprocessCache(home)

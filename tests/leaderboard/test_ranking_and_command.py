@@ -154,3 +154,24 @@ def test_an_ambiguous_run_id_prefix_lists_the_matching_runs(hub):
     assert load_recorded("20261123-101503")["run_id"] == ids[3]
     code, _, err = hub("leaderboard", "show", "2027")
     assert code == 1 and 'no run "2027"' in err
+
+
+def test_formats_that_disagree_and_flags_that_do_not_apply_are_refused(hub, tmp_path):
+    fill([make_record("a", value=0.7)])
+    tmp_path = tmp_path / "out"
+    tmp_path.mkdir()
+    for argv, words in ((("--json", "--format", "csv"), ("--json", "--format csv", "two formats")),
+                        (("--format", "csv", "--out", tmp_path / "lb.json"), ("lb.json", "means json", "lb.csv")),
+                        (("--json", "--out", tmp_path / "lb.md"), ("lb.md", "means markdown", "lb.json")),
+                        (("show", "a", "--format", "csv"), ("show takes --json", "--format")),
+                        (("show", "a", "--dataset", "x", "--out", tmp_path / "a.txt"), ("--dataset, --out",)),
+                        (("import", tmp_path / "r.json", "--json"), ("import takes no options", "--json"))):
+        code, out, err = hub("leaderboard", *argv)
+        assert code == 1 and out == "" and all(w in err for w in words), (argv, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []        # nothing written
+    code, _, err = hub("leaderboard", "--format", "csv", "--out", tmp_path / "lb.txt.csv")
+    assert code == 0 and (tmp_path / "lb.txt.csv").read_text().startswith("dataset,")
+    code, out, _ = hub("leaderboard", "--format", "table", "--out", tmp_path / "lb.txt")   # .txt is the table
+    assert code == 0 and "rank" in (tmp_path / "lb.txt").read_text()
+    code, _, _ = hub("leaderboard", "--format", "json", "--out", tmp_path / "board")      # no suffix: any format
+    assert code == 0 and json.loads((tmp_path / "board").read_text())[0]["run_id"] == "a"
