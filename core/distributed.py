@@ -50,6 +50,30 @@ def _env_int(name: str, default: int) -> int:
         raise MedhubError(f"environment variable {name}={raw!r} is not an integer (it is set by torchrun)") from None
 
 
+def launch_world_size() -> int:
+    """How many processes this launch has (``WORLD_SIZE`` from torchrun; 1 for a plain ``hub`` command)."""
+    return max(1, _env_int("WORLD_SIZE", 1))
+
+
+def require_world_size(recorded: int, run_id: str, subcommand: str) -> None:
+    """Refuse to continue or re-run a run with another number of data-parallel processes than it was trained
+    with: each process draws its own batches, so the result would be another run, silently.
+    ``subcommand`` is what to launch again, e.g. ``reproduce RUN_ID`` or ``run --resume RUN_ID``."""
+    launched = launch_world_size()
+    if recorded == launched:
+        return
+    if recorded > 1:
+        how = f"launch it the same way: torchrun --nproc_per_node={recorded} -m medhub {subcommand}"
+        if launched > 1:
+            how += f" (this launch has {launched} processes)"
+        else:
+            how += " (on several machines: the original rendezvous flags, see docs/parallel.md)"
+        raise MedhubError(f"run {run_id} was trained data-parallel by {recorded} processes (torchrun); with another "
+                          f"number each process draws other batches, so it would be a different run: {how}")
+    raise MedhubError(f"run {run_id} was trained by a single process, but this torchrun launch has {launched}: "
+                      f"run hub {subcommand} without torchrun")
+
+
 def init_from_env(device: str = "cpu") -> DistInfo:
     """Join the process group that ``torchrun`` describes in the environment, or return a 1-process ``DistInfo``.
 

@@ -553,7 +553,8 @@ def run(config: dict[str, Any], quiet: bool = False, stop_after_epochs: int | No
     if dist.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         write_json_atomic(run_dir / "config.json", config)
-        write_json_atomic(run_dir / "run.json", {"run_id": run_id, "created": now_iso()})
+        write_json_atomic(run_dir / "run.json", {"run_id": run_id, "created": now_iso(),
+                                                  "world_size": dist.world_size})
     barrier(dist)
     try:
         trainer = Trainer(config, run_dir, quiet=quiet, dist=dist)
@@ -594,7 +595,11 @@ def resume(run_id: str, quiet: bool = False, stop_after_epochs: int | None = Non
         raise MedhubError(f"--resume {run_id}: the run has completed (its record: {run_dir / 'result.json'}); "
                           f"see it with hub leaderboard show {run_id}, or train it again with hub reproduce {run_id}")
     config = json.loads((run_dir / "config.json").read_text())
-    from medhub.core.distributed import init_from_env
+    from medhub.core.distributed import init_from_env, require_world_size
+
+    started = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").is_file() else {}
+    if "world_size" in started:  # runs started before medhub recorded it are resumed as launched
+        require_world_size(int(started["world_size"]), run_id, f"run --resume {run_id}")
 
     trainer = Trainer(config, run_dir, quiet=quiet, dist=init_from_env(str(config.get("device", "cpu"))))
     return _drive(trainer, stop_after_epochs, resume_from=last)

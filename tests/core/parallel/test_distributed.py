@@ -45,6 +45,44 @@ def test_bad_torchrun_environment_is_explained(monkeypatch):
         dd.init_from_env("cpu")
 
 
+@pytest.mark.parametrize("recorded,launched,words", [
+    (2, 1, ("by 2 processes", "torchrun --nproc_per_node=2 -m medhub reproduce r1", "rendezvous")),
+    (4, 2, ("by 4 processes", "torchrun --nproc_per_node=4 -m medhub reproduce r1", "this launch has 2")),
+    (1, 2, ("single process", "this torchrun launch has 2", "hub reproduce r1 without torchrun")),
+])
+def test_another_process_count_than_the_recorded_one_is_refused(monkeypatch, recorded, launched, words):
+    monkeypatch.setenv("WORLD_SIZE", str(launched))
+    with pytest.raises(MedhubError) as err:
+        dd.require_world_size(recorded, "r1", "reproduce r1")
+    assert all(w in str(err.value) for w in words), str(err.value)
+    monkeypatch.setenv("WORLD_SIZE", str(recorded))
+    dd.require_world_size(recorded, "r1", "reproduce r1")  # the same count passes
+    monkeypatch.delenv("WORLD_SIZE")
+    assert dd.launch_world_size() == 1
+
+
+def test_reproduce_and_resume_of_a_torchrun_run_name_the_torchrun_line(hub, medhub_home, monkeypatch):
+    from medhub.leaderboard.store import Store
+    from tests.leaderboard.records import runner_record
+
+    for var in TORCHRUN_ENV:
+        monkeypatch.delenv(var, raising=False)
+    record = runner_record("ddp-run")
+    record["devices"]["parallel"] = {"mode": "ddp", "world_size": 2, "backend": "gloo", "stages": []}
+    with Store() as store:
+        store.insert_many([record])
+    code, out, err = hub("reproduce", "ddp-run", "--json")
+    assert code == 1 and out == "" and "torchrun --nproc_per_node=2 -m medhub reproduce ddp-run" in err
+    assert not (medhub_home / "runs").exists() or not any((medhub_home / "runs").iterdir())  # nothing started
+    run_dir = medhub_home / "runs" / "ddp-half"  # an interrupted 2-process run
+    (run_dir / "checkpoints").mkdir(parents=True)
+    (run_dir / "checkpoints" / "last.pt").write_bytes(b"")
+    (run_dir / "config.json").write_text(json.dumps({"dataset": "synthetic/spheres", "model": "unet3d"}))
+    (run_dir / "run.json").write_text(json.dumps({"run_id": "ddp-half", "created": "x", "world_size": 2}))
+    code, _, err = hub("run", "--resume", "ddp-half")
+    assert code == 1 and "torchrun --nproc_per_node=2 -m medhub run --resume ddp-half" in err
+
+
 @pytest.mark.parametrize("world_size", [1, 2, 3, 4])
 @pytest.mark.parametrize("n_items", [0, 1, 5, 8, 11])
 def test_shards_are_disjoint_deterministic_and_cover_every_item(world_size, n_items):

@@ -43,6 +43,7 @@ def test_two_process_run_writes_one_record_with_every_case_scored_once(spheres, 
     # one run folder, one leaderboard row, a checkpoint that loads into the plain model
     runs = [p for p in (medhub_home / "runs").iterdir() if p.is_dir()]
     assert [p.name for p in runs] == [record["run_id"]]
+    assert json.loads((runs[0] / "run.json").read_text())["world_size"] == 2  # what --resume / reproduce check
     assert Store().get(record["run_id"])["run_id"] == record["run_id"]
     blob = torch.load(record["artifacts"]["checkpoint_best"], map_location="cpu", weights_only=True)
     model = get_registry().model("unet3d").build(1, 3, **TINY_UNET3D)
@@ -66,3 +67,26 @@ def test_two_process_run_writes_one_record_with_every_case_scored_once(spheres, 
     assert means == pytest.approx(record["metrics"]["aggregate"], rel=1e-6, nan_ok=True)
     for label, values in record["metrics"]["per_label"].items():
         assert aggregate[label] == pytest.approx(values, rel=1e-6, nan_ok=True)
+
+
+@pytest.mark.slow
+def test_reproduce_under_torchrun_with_the_recorded_process_count_is_identical(spheres, medhub_home):  # noqa: F811
+    env = {k: v for k, v in os.environ.items() if k not in TORCHRUN_ENV}
+    env.update(OMP_NUM_THREADS="1", MEDHUB_HOME=str(medhub_home))
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "medhub"]
+    run = ["run", "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "1", "--patch-size", "16", "16", "16",
+           "--set", f"model_hparams={json.dumps(TINY_UNET3D)}", "--set", "sw_overlap=0", "--set", "onnx=false",
+           "--json", "--quiet"]
+    proc = subprocess.run(torchrun + run, capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    run_id = json.loads(proc.stdout)["run_id"]
+    plain = subprocess.run([sys.executable, "-m", "medhub", "reproduce", run_id], capture_output=True, text=True,
+                           env=env, timeout=600)
+    assert plain.returncode == 1 and f"torchrun --nproc_per_node=2 -m medhub reproduce {run_id}" in plain.stderr
+    proc = subprocess.run(torchrun + ["reproduce", run_id, "--json", "--quiet"], capture_output=True, text=True,
+                          env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    report = json.loads(proc.stdout)  # rank 0 alone reports
+    assert report["run_id"] == run_id and report["identical"] is True, report
+    fresh = [p for p in (medhub_home / "runs").iterdir() if p.name != run_id]
+    assert [p.name for p in fresh] == [report["reproduced_run_id"]]
