@@ -34,3 +34,12 @@ def print_table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> None:
 def info(message: str) -> None:
     """A progress or log line on stderr (stdout stays clean for JSON)."""
     print(message, file=sys.stderr)
+
+
+def note_no_match(kind: str, pattern: str | None, count: int) -> None:
+    """On stderr, when a catalogue ``pattern`` matched none of the ``kind`` entries: say so and suggest the
+    wildcard form (``spleen`` -> ``*spleen*``), so an empty table is never the only answer."""
+    if count or not pattern:
+        return
+    hint = f'; try "*{pattern}*"' if not any(c in pattern for c in "*?[") else ""
+    info(f'no {kind} matches "{pattern}" (an fnmatch pattern on ids and aliases{hint}; hub {kind}s lists them all)')

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from medhub.core.output import print_json, print_table
+from medhub.core.output import note_no_match, print_json, print_table
 
 NAME = "datasets"
 HELP = "list registered datasets (fnmatch PATTERN, e.g. 'decathlon/*')"
@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from medhub.core.plugin_manager import get_registry
 
     rows = [dataset_summary(d) for d in get_registry().datasets.match(args.pattern)]
+    note_no_match("dataset", args.pattern, len(rows))
     if args.json:
         print_json(rows)
         return 0

@@ -29,8 +29,31 @@ def run(args: argparse.Namespace) -> int:
     if (args.file or args.root) and len(args.ids) > 1:
         flag = "--file" if args.file else "--root"
         raise MedhubError(f"{flag} applies to one dataset: run hub download once per dataset")
+    check_options(args)
     for dataset_id in args.ids:
         path = acquire(dataset_id, root=args.root, force=args.force, jobs=args.jobs, mirror=args.mirror,
                        file=args.file, quiet=args.quiet)
         print(f"{dataset_id}\t{path}")
     return 0
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse ``--mirror`` values that are not http(s) URLs, ``--mirror`` with ``--file`` (nothing is fetched),
+    and a ``--root`` that is a file: before anything is downloaded."""
+    from pathlib import Path
+    from urllib.parse import urlsplit
+
+    from medhub.core.errors import MedhubError
+
+    if args.mirror is not None:
+        parts = urlsplit(args.mirror)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise MedhubError(f"--mirror {args.mirror}: not an http(s) URL; give the base URL of a copy holding the "
+                              "same file names, e.g. --mirror https://mirror.example.org/msd")
+        if args.file:
+            raise MedhubError("--mirror and --file: --file uses the archive you already have, nothing is fetched; "
+                              "give one of them")
+    if args.root is not None:
+        root = Path(args.root).expanduser()
+        if root.exists() and not root.is_dir():
+            raise MedhubError(f"--root {args.root}: a file, not a folder; give the folder the data should go in")

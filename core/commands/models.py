@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from medhub.core.output import print_json, print_table
+from medhub.core.output import note_no_match, print_json, print_table
 
 NAME = "models"
 HELP = "list registered models (fnmatch PATTERN, e.g. 'unet*')"
@@ -21,6 +21,7 @@ def run(args: argparse.Namespace) -> int:
     from medhub.core.plugin_manager import get_registry
 
     models = get_registry().models.match(args.pattern)
+    note_no_match("model", args.pattern, len(models))
     if args.json:
         print_json([{"id": m.id, "title": m.title, "tasks": list(m.tasks), "dims": list(m.dims),
                      "citation": m.citation, "hparams": m.hparams, "aliases": list(m.aliases),

@@ -132,10 +132,20 @@ def test_layout_mismatch_is_not_marked_ready(hub, server, tmp_path, medhub_home)
     assert downloaded(hub, "myorg/tiny") is False
 
 
-@pytest.mark.parametrize("bad", ["--jobs=0"])
-def test_bad_flags(hub, bad):
-    code, _, err = hub("download", "synthetic/shapes", bad)
-    assert code == 1 and "--jobs" in err
+@pytest.mark.parametrize("flags,words", [
+    (("--jobs=0",), ("--jobs",)),
+    (("--mirror", "mirror.example.org/msd"), ("--mirror mirror.example.org/msd", "not an http(s) URL")),
+    (("--mirror", "ftp://host/x"), ("not an http(s) URL",)),
+    (("--mirror", "https://host/x", "--file", "a.tar"), ("--mirror and --file",)),
+    (("--root", "{file}"), ("--root", "a file, not a folder")),
+])
+def test_bad_flags_are_refused_before_anything_happens(hub, medhub_home, tmp_path, flags, words):
+    (tmp_path / "data.bin").write_text("x")
+    flags = [f.replace("{file}", str(tmp_path / "data.bin")) for f in flags]
+    code, out, err = hub("download", "synthetic/shapes", *flags)
+    assert code == 1 and out == "" and all(w in err for w in words), err
+    assert not (medhub_home / "datasets").exists()          # nothing generated or fetched
+    assert (tmp_path / "data.bin").read_text() == "x"
 
 
 @pytest.mark.parametrize("mode", ["404", "wrong", "gone"])

@@ -31,6 +31,15 @@ def test_datasets_pattern(hub):
     assert code == 0 and len(ids) == 10 and all(i.startswith("decathlon/") for i in ids)
 
 
+def test_a_pattern_matching_nothing_says_so_with_the_wildcard_form(hub):
+    code, out, err = hub("datasets", "spleen")
+    assert code == 0 and "decathlon/spleen" not in out and 'no dataset matches "spleen"' in err and '"*spleen*"' in err
+    assert "decathlon/spleen" in hub("datasets", "*spleen*")[1]
+    code, out, err = hub("models", "x*", "--json")
+    assert code == 0 and json.loads(out) == [] and 'no model matches "x*"' in err and "try" not in err
+    assert hub("models", "unet*")[2] == ""                       # a match: no note
+
+
 def test_info_resolves_alias(hub):
     code, out, _ = hub("info", "Task09_Spleen", "--json")
     card = json.loads(out)
