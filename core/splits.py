@@ -78,6 +78,8 @@ def make_manifest(dataset_id: str, parts: dict[str, list[dict[str, Any]]], fold:
     if parts.get("val"):
         val_ids = tuple(sorted(c["id"] for c in parts["val"]))
         return SplitManifest(dataset_id, seed, 0, 1, tuple(train_ids), val_ids, test_ids, official_val=True)
+    if seed < 0:
+        raise MedhubError(f"--seed must be 0 or more (got {seed})")
     if folds < 2:
         raise MedhubError(f"--folds must be at least 2 (got {folds})")
     if not 0 <= fold < folds:

@@ -41,3 +41,11 @@ def test_cases_without_groups_split_as_before():
 def test_too_few_patients_for_the_folds_says_so():
     with pytest.raises(MedhubError, match="case groups.*use --folds 3 or fewer"):
         make_manifest("d", {"train": _frames(3)}, folds=5)
+
+
+def test_a_negative_seed_is_a_clear_error_in_hub_cases(hub):
+    with pytest.raises(MedhubError, match=r"--seed must be 0 or more \(got -3\)"):
+        make_manifest("d", {"train": _frames(10)}, seed=-3)
+    assert hub("download", "synthetic/shapes", "--quiet")[0] == 0
+    code, out, err = hub("cases", "synthetic/shapes", "--seed", "-3")
+    assert code == 1 and out == "" and "--seed must be 0 or more" in err and "Traceback" not in err
