@@ -180,6 +180,8 @@ def _acquire(info: DatasetInfo, home_dir: Path, target: Path, force: bool, jobs:
         _place(file, source, target)
         details["sources"] = [{"file": str(file), **hashes}]
     elif info.generator is not None:
+        if mirror:
+            log(f"note: {info.id} is generated locally, so --mirror {mirror} is not used")
         _generate(info, target, quiet)
         details["generator"] = str(info.generator) if isinstance(info.generator, str) else repr(info.generator)
         details["seed"] = SEED

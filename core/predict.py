@@ -254,7 +254,20 @@ def predict_run(run_id: str, split: str = "test", out: Path | None = None, tta: 
         manifest["csv"] = str(out / "predictions.csv")
         manifest["cases"] = rows
     write_json_atomic(out / "predictions.json", manifest)
+    note_other_files(out, {e["file"] for e in entries} | {"predictions.json", "predictions.csv"})
     return manifest
+
+
+def note_other_files(out: Path, written: set[str]) -> None:
+    """Say on stderr when the predictions folder also holds files this prediction did not write (an earlier
+    prediction, another split): they stay, ``predictions.json`` lists only this prediction's files."""
+    from medhub.core.output import info
+
+    others = sorted(p.name for p in out.iterdir() if p.name not in written and not p.name.startswith("."))
+    if others:
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        info(f"note: {out} also holds {len(others)} file(s) this prediction did not write ({shown}); they were left "
+             "as they are and predictions.json lists only this prediction's files")
 
 
 def classification_row(case_id: str, raw: np.ndarray, task: str, multilabel: bool = False) -> dict[str, Any]:

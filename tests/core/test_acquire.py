@@ -193,3 +193,9 @@ def test_404_says_what_to_do_once(hub, server, tmp_path, medhub_home):  # noqa: 
     assert code == 1 and "HTTP 404" in err and "--mirror URL" in err
     assert err.count("by hand") == 1 and err.count("hub download myorg/tiny --file PATH") == 1, err
     assert "or fetch it by hand and run: hub download myorg/tiny --file PATH" in err
+
+
+def test_a_mirror_for_a_generated_dataset_is_noted_not_silently_dropped(hub, medhub_home):
+    code, out, err = hub("download", "synthetic/shapes", "--mirror", "https://mirror.example.org/x", "--quiet")
+    assert code == 0 and "generated locally" in err and "--mirror https://mirror.example.org/x is not used" in err
+    assert out.startswith("synthetic/shapes\t")

@@ -32,8 +32,14 @@ def test_predict_writes_each_test_case_in_its_original_geometry(trained, spheres
         assert entry["file"] == Path(entry["image"]).name
         assert pred.shape == image.shape and np.allclose(pred.affine, image.affine)
         assert set(np.unique(np.asarray(pred.dataobj))) <= {0, 1, 2}
-    code, out, _ = hub("predict", trained, "--split", "val", "--tta", "--json", "--quiet")
+    assert "also holds" not in err
+    code, out, err = hub("predict", trained, "--split", "val", "--tta", "--json", "--quiet", "--out", manifest["out"])
     assert code == 0 and json.loads(out)["tta"] is True
+    # the test predictions already there stay, and the user is told; the manifest lists only the val cases
+    assert "also holds 8 file(s) this prediction did not write" in err
+    val_files = {e["file"] for e in json.loads(out)["cases"]}
+    assert val_files.isdisjoint(e["file"] for e in manifest["cases"])
+    assert all((Path(manifest["out"]) / e["file"]).is_file() for e in manifest["cases"])
     not_a_folder = medhub_home / "notes.txt"
     not_a_folder.write_text("keep me")
     code, _, err = hub("predict", trained, "--out", not_a_folder / "preds", "--quiet")
