@@ -54,3 +54,15 @@ def test_unparseable_file_names_the_file(tmp_path):
     path.write_text("{not json")
     with pytest.raises(MedhubError, match="broken.json"):
         read_card_file(path)
+
+
+def test_a_yaml_error_is_one_line_with_its_position(tmp_path, hub):
+    path = tmp_path / "run.yaml"
+    path.write_text("epochs: 2\nbatch_size: [1\n")
+    with pytest.raises(MedhubError) as err:
+        read_card_file(path)
+    message = str(err.value)
+    assert message.startswith(f"dataset card {path}: not valid YAML: line 3, column 1: expected ',' or ']'")
+    assert "\n" not in message and "<unicode string>" not in message
+    code, out, err_text = hub("run", "--config", path)
+    assert code == 1 and out == "" and f"--config {path}: not valid YAML: line 3" in err_text
