@@ -10,7 +10,6 @@ from medhub.core.output import print_json
 NAME = "inspect"
 HELP = "show shape, dtype, spacing, origin, direction, orientation and range of an image"
 ORDER = 50
-TIFF_SUFFIXES = (".tif", ".tiff", ".svs")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     """Read the image and print its summary."""
     from medhub.core.errors import MedhubError
     from medhub.core.io import read_image
+    from medhub.core.io.api import TIFF_SUFFIXES
 
     options = {}
     if args.level is not None:

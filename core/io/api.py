@@ -12,6 +12,7 @@ from medhub.core.errors import MedhubError
 from medhub.core.io.image import Image
 
 ITK_SUFFIXES = (".mha", ".mhd", ".nrrd", ".nhdr", ".png", ".jpg", ".jpeg")
+TIFF_SUFFIXES = (".tif", ".tiff", ".svs")  # the formats with pyramid levels (``level=N``)
 WRITE_SUFFIXES = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".png", ".jpg", ".jpeg")
 SUPPORTED = ".nii/.nii.gz, .mha/.mhd/.nrrd, DICOM file or series folder, .png/.jpg, .tif/.tiff, .h5"
 
@@ -42,7 +43,7 @@ def _read_one(path: Path, **options: Any) -> Image:
         return nifti.read_nifti(path)
     if suffix in ITK_SUFFIXES:
         return itk.read_itk(path)
-    if suffix in (".tif", ".tiff", ".svs"):
+    if suffix in TIFF_SUFFIXES:
         return extras.read_tiff(path, level=int(options.get("level", 0)))
     if suffix in (".h5", ".hdf5"):
         return extras.read_h5(path, key=options.get("key"), index=options.get("index"))

@@ -193,7 +193,8 @@ def verify_decathlon(root: Path, info: DatasetInfo | None = None) -> list[str]:
     """Problems with a Decathlon folder: labels or channels that are another dataset's (checked first),
     files dataset.json names that are missing, and extra images."""
     task_root = find_task_root(root, info)
-    identity = identity_problems(read_dataset_json(task_root), info, task_root / "dataset.json")
+    meta = read_dataset_json(task_root)
+    identity = identity_problems(meta, info, task_root / "dataset.json")
     if identity:
         return identity
     parts = parse_decathlon(root, info)
@@ -213,7 +214,6 @@ def verify_decathlon(root: Path, info: DatasetInfo | None = None) -> list[str]:
                     continue
                 problems.append(f"extra file not listed in dataset.json: {path}")
     expected = {"numTraining": len(parts["train"]), "numTest": len(parts["test"])}
-    meta = read_dataset_json(task_root)
     for key, count in expected.items():
         if key in meta and int(meta[key]) != count:
             problems.append(f"dataset.json says {key}={meta[key]} but lists {count}")
