@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from medhub.core.errors import MedhubError
+from medhub.core.ids import check_registry_id, check_run_id
 
 
 def state_folder(path: Path, what: str) -> Path:
@@ -48,6 +49,37 @@ def leaderboard_path() -> Path:
     return medhub_home() / "leaderboard.sqlite"
 
 
+def is_inside(path: Path, parent: Path) -> bool:
+    """Whether ``path`` is ``parent`` or lies below it once both are made absolute and ``..`` and links
+    are resolved (a link inside ``parent`` that points elsewhere is outside)."""
+    try:
+        Path(path).resolve().relative_to(Path(parent).resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def require_inside(path: Path, parent: Path, what: str) -> Path:
+    """``path`` when it lies inside ``parent`` (see :func:`is_inside`), else a MedhubError naming ``what``:
+    the check every path derived from an id, a run id or a file name passes before medhub writes or removes."""
+    if not is_inside(path, parent):
+        raise MedhubError(f"{what}: {path} would lie outside {parent}; medhub writes only inside its own folders "
+                          "(check the id or file name that produced it)")
+    return Path(path)
+
+
 def dataset_dir(dataset_id: str) -> Path:
-    """Default on-disk folder of a dataset id (``decathlon/spleen`` -> ``datasets/decathlon/spleen``)."""
-    return datasets_dir().joinpath(*dataset_id.split("/"))
+    """Default on-disk folder of a dataset id (``decathlon/spleen`` -> ``datasets/decathlon/spleen``).
+
+    The id is checked against the id grammar (:mod:`medhub.core.ids`) and the folder against ``datasets/``."""
+    check_registry_id(dataset_id, "dataset")
+    base = datasets_dir()
+    return require_inside(base.joinpath(*dataset_id.split("/")), base, f'dataset "{dataset_id}"')
+
+
+def run_dir(run_id: str, where: str = "run id") -> Path:
+    """``runs/<run_id>`` for a valid run id (one safe folder name, see :mod:`medhub.core.ids`), checked to lie
+    inside ``runs/``; ``where`` names the flag or argument in the error."""
+    check_run_id(run_id, where)
+    base = runs_dir()
+    return require_inside(base / run_id, base, where)

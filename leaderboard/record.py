@@ -45,6 +45,12 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {json.dumps(value, default=str)[:60]}"
 
 
+def _ecma_pattern(pattern: str) -> str:
+    """A JSON Schema (ECMA-262) pattern for Python's ``re``: a final ``$`` becomes ``\\Z``, because Python's ``$``
+    also matches before a trailing newline (``"abc\\n"`` would pass ``^[a-z]+$``)."""
+    return pattern[:-1] + r"\Z" if pattern.endswith("$") and not pattern.endswith("\\$") else pattern
+
+
 def schema_errors(value: Any, node: dict[str, Any], where: str = "record") -> list[str]:
     """Human-readable problems of ``value`` against schema ``node`` (empty when valid), each naming the field."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -59,7 +65,7 @@ def schema_errors(value: Any, node: dict[str, Any], where: str = "record") -> li
         problems.append(f"{where}: {value} is below the minimum {node['minimum']}")
     if "minLength" in node and isinstance(value, str) and len(value) < node["minLength"]:
         problems.append(f"{where}: must not be empty")
-    if "pattern" in node and isinstance(value, str) and value and not re.search(node["pattern"], value):
+    if "pattern" in node and isinstance(value, str) and value and not re.search(_ecma_pattern(node["pattern"]), value):
         problems.append(f"{where}: {json.dumps(value)[:60]} does not match {node['pattern']}"
                         + (f" ({node['description']})" if "description" in node else ""))
     if isinstance(value, dict):
