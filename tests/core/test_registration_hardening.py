@@ -93,8 +93,10 @@ def test_a_plugin_registering_a_bad_id_is_reported_like_a_broken_plugin(site, ki
     table = getattr(loaded.registry, "datasets" if kind == "aliases" else kind)
     assert "../../victim" not in table and "fine/id" not in table
     assert "decathlon/spleen" in loaded.registry.datasets
-    shown = plugins_json(hub)[module]
-    assert "../../victim" in shown["error"] and shown["datasets"] == shown["models"] == []
+    code, out, err = hub("plugins", "--json")
+    shown = {p["name"]: p for p in json.loads(out)}[module]
+    assert code == 0 and "../../victim" in shown["error"] and shown["datasets"] == shown["models"] == []
+    assert f'medhub: plugin "{module}" (badid-{kind} 1.0) failed to load: ' in err and "../../victim" in err
 
 
 def test_strict_mode_fails_on_a_bad_id(hub, medhub_home, monkeypatch):
