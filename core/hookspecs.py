@@ -3,6 +3,10 @@
 Every hook follows the callback style: medhub passes a ``register`` function and owns the registry.
 Registration is cheap metadata only: no torch import, no file I/O, no network.
 Hooks may gain parameters in later versions, never lose them.
+
+``register`` validates each entry (``validate()``: ids and aliases by :mod:`medhub.core.ids`, field types,
+sources); an invalid entry, an exception (``sys.exit()`` included) or an unknown hook name skips the whole
+plugin, which ``hub plugins`` lists with its error. What a hook prints goes to stderr.
 """
 
 from __future__ import annotations

@@ -1,13 +1,18 @@
 """Load plugins (entry-point group ``medhub`` and dataset cards) into a Registry, one plugin at a time.
 
-A plugin that fails to import, uses an unknown hook name, raises while registering, or ships a card
-that names an unknown layout is skipped and reported once on stderr; ``MEDHUB_STRICT_PLUGINS=1``
-turns any such failure into an error. ``MEDHUB_LOAD_PLUGINS=a,b`` limits third-party loading to the
-named distributions (``""``: built-ins only).
+A plugin that fails to import, uses an unknown hook name, raises while registering (any exception, also
+``SystemExit`` from ``sys.exit()``, except ``KeyboardInterrupt``), registers an invalid entry or id, or ships
+a card that names an unknown layout is skipped and reported once on stderr; a user card that is not valid
+is skipped the same way. ``MEDHUB_STRICT_PLUGINS=1`` turns any such failure into an error.
+``MEDHUB_LOAD_PLUGINS=a,b`` limits third-party loading to the named distributions (``""``: built-ins only).
+While a plugin is imported and while its hooks run, its writes to ``sys.stdout`` go to stderr, so stdout
+carries only the command's output (``--json``). Two plugins registering one id is a hard error
+(:class:`DuplicateIdError`). ``os._exit()`` in a plugin ends the process; nothing can catch it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -22,7 +27,7 @@ from medhub.core import hookspecs
 from medhub.core.cards import card_to_dataset, read_card_file
 from medhub.core.errors import MedhubError, PluginError, closest
 from medhub.core.paths import cards_dir
-from medhub.core.registry import DatasetInfo, LayoutInfo, MetricInfo, ModelInfo, Registry
+from medhub.core.registry import DatasetInfo, DuplicateIdError, LayoutInfo, MetricInfo, ModelInfo, Registry
 
 GROUP = "medhub"
 BUILTIN_DIST = "medhub"
@@ -99,6 +104,10 @@ def _hook_names(pm: pluggy.PluginManager, plugin: object) -> list[str]:
     return names
 
 
+def _import_and_register(pm: pluggy.PluginManager, rec: PluginRecord, ep: metadata.EntryPoint) -> None:
+    _register_plugin(pm, rec, ep.load())
+
+
 def _register_plugin(pm: pluggy.PluginManager, rec: PluginRecord, plugin: object) -> None:
     hooks = _hook_names(pm, plugin)
     unknown = [h for h in hooks if h not in hookspecs.HOOK_NAMES]
@@ -123,8 +132,7 @@ def _registrar(registry: Registry, rec: PluginRecord, kind: str, origin: str) ->
         if not isinstance(entry, info_type):
             raise MedhubError(f"{kind} hook: expected {info_type.__name__}, got {type(entry).__name__}")
         entry.plugin = rec.name
-        if hasattr(entry, "validate"):
-            entry.validate()
+        entry.validate()
         table.add(entry)
         getattr(rec, kind).append(entry.id)
 
@@ -150,10 +158,9 @@ def load_plugins(report: bool = True) -> LoadedPlugins:
         rec = PluginRecord(name=ep.name, version=ep.dist.version, dist=ep.dist.name,
                            builtin=_dist_name(ep) == BUILTIN_DIST)
         records.append(rec)
-        try:
-            _register_plugin(pm, rec, ep.load())
-        except Exception as exc:  # noqa: BLE001 - any failure of a plugin is reported, not fatal
-            rec.fail(_describe(exc))
+        failure = run_plugin_code(_import_and_register, pm, rec, ep)
+        if failure is not None:
+            rec.fail(_describe(failure))
 
     for hook_name in HOOK_ORDER:
         kind = _KIND_OF_HOOK[hook_name]
@@ -161,15 +168,10 @@ def load_plugins(report: bool = True) -> LoadedPlugins:
             rec = next(r for r in records if r.name == impl.plugin_name)
             if rec.error:
                 continue
-            try:
-                impl.function(register=_registrar(registry, rec, kind, origin=rec.name))
-            except MedhubError as exc:
-                if str(exc).startswith("duplicate "):
-                    raise
-                rec.fail(str(exc))
-                _forget(registry, rec)
-            except Exception as exc:  # noqa: BLE001
-                rec.fail(f"{hook_name} raised {_describe(exc)}")
+            failure = run_plugin_code(impl.function, register=_registrar(registry, rec, kind, origin=rec.name))
+            if failure is not None:
+                own_words = isinstance(failure, MedhubError)
+                rec.fail(str(failure) if own_words else f"{hook_name} raised {_describe(failure)}")
                 _forget(registry, rec)
 
     records.extend(_load_user_cards(registry))
@@ -196,9 +198,9 @@ def _load_user_cards(registry: Registry) -> list[PluginRecord]:
         records.append(rec)
         try:
             _registrar(registry, rec, "datasets", origin=str(path))(path)
+        except DuplicateIdError:
+            raise
         except MedhubError as exc:
-            if str(exc).startswith("duplicate "):
-                raise
             rec.fail(str(exc))
     return records
 
@@ -216,7 +218,27 @@ def _check_layouts(registry: Registry, records: list[PluginRecord]) -> None:
                 rec.datasets.remove(dataset_id)
 
 
+def run_plugin_code(call: Callable[..., object], *args: Any, **kwargs: Any) -> BaseException | None:
+    """Run plugin code (an import or a hook: ``call(*args, **kwargs)``) with ``sys.stdout`` sent to stderr;
+    return what it raised (None when it returned).
+
+    Any exception, ``SystemExit`` (``sys.exit()``) and ``GeneratorExit`` included, is returned for the caller
+    to report; ``KeyboardInterrupt`` (the user's Ctrl-C) and :class:`DuplicateIdError` (two plugins, one id:
+    a hard error) propagate. Writes to file descriptor 1 itself (``os.write(1, ...)``, C code, child
+    processes) and ``os._exit()`` are beyond what Python can redirect or catch."""
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            call(*args, **kwargs)
+    except (KeyboardInterrupt, DuplicateIdError):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a plugin must not end or break the command
+        return exc
+    return None
+
+
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"SystemExit({exc.code!r}): the plugin called sys.exit()"
     return f"{type(exc).__name__}: {exc}"
 
 

@@ -9,15 +9,92 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import importlib
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
 
 from medhub.core.errors import MedhubError, UnknownIdError
+from medhub.core.ids import check_alias, check_file_name, check_registry_id
 
 TASKS = ("segmentation", "classification", "regression")
 ACCESS = ("open", "registration", "kaggle", "manual", "generated")
 DIRECTIONS = ("max", "min")
+METRIC_KINDS = ("per_case", "dataset")
+URL_SCHEMES = ("http", "https")
+DIGEST_HEX_DIGITS = {"md5": 32, "sha256": 64}
+LABEL_VALUE = re.compile(r"[0-9]+\Z")
+DATASET_TEXT_FIELDS = ("title", "layout", "license", "citation", "homepage", "instructions", "version",
+                       "description", "ranking_metric", "plugin")
+
+
+class DuplicateIdError(MedhubError):
+    """Two plugins (or cards) register the same id or alias: a hard error naming both, never skipped."""
+
+
+def got(value: object) -> str:
+    """``value`` shown in an error on one line: a short repr, after its type unless it is a string
+    (``'file:///etc'``, ``list [1, 2]``)."""
+    text = repr(value)
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return text if isinstance(value, str) else f"{type(value).__name__} {text}"
+
+
+def require_text(value: object, name: str, owner: str) -> None:
+    """A MedhubError naming ``owner`` and field ``name`` unless ``value`` is a string."""
+    if not isinstance(value, str):
+        raise MedhubError(f'{owner}: "{name}" must be a string, got {got(value)}')
+
+
+def require_choice(value: object, choices: tuple[str, ...], name: str, owner: str) -> None:
+    """A MedhubError unless ``value`` is one of the strings ``choices``."""
+    if not (isinstance(value, str) and value in choices):
+        raise MedhubError(f'{owner}: "{name}" must be one of {", ".join(choices)}, got {got(value)}')
+
+
+def require_dims(value: object, name: str, owner: str) -> None:
+    """A MedhubError unless ``value`` is the integer 2 or 3 (not a bool, a float or a string)."""
+    if type(value) is not int or value not in (2, 3):
+        raise MedhubError(f'{owner}: "{name}" must be 2 or 3 (an integer), got {got(value)}')
+
+
+def require_texts(value: object, name: str, owner: str) -> tuple[str, ...]:
+    """``value`` as a tuple when it is a list or tuple of strings, else a MedhubError naming the field."""
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise MedhubError(f'{owner}: "{name}" must be a list of strings, got {got(value)}')
+    return tuple(value)
+
+
+def require_mapping(value: object, name: str, owner: str) -> None:
+    """A MedhubError unless ``value`` is a mapping with string keys."""
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise MedhubError(f'{owner}: "{name}" must be a mapping with string keys, got {got(value)}')
+
+
+def require_text_mapping(value: object, name: str, owner: str, keys: re.Pattern[str] | None = None) -> None:
+    """A MedhubError unless ``value`` maps strings (matching ``keys`` when given) to strings."""
+    require_mapping(value, name, owner)
+    for key, item in value.items():  # type: ignore[union-attr]
+        if keys is not None and not keys.match(key):
+            raise MedhubError(f'{owner}: "{name}" key {got(key)} must be a label value in digits ("0", "1", ...)')
+        if not isinstance(item, str):
+            raise MedhubError(f'{owner}: "{name}.{key}" must be a string, got {got(item)}')
+
+
+def require_ref(value: object, name: str, owner: str, optional: bool = False) -> None:
+    """A MedhubError unless ``value`` is a callable or a ``"module:attribute"`` string (or None when optional)."""
+    if (value is None and optional) or callable(value) or (isinstance(value, str) and ":" in value):
+        return
+    raise MedhubError(f'{owner}: "{name}" must be a callable or a "package.module:attribute" string, got {got(value)}')
+
+
+def check_url(url: object, name: str, owner: str) -> None:
+    """A MedhubError unless ``url`` is an http(s) URL with a host (``file://`` and other schemes are refused)."""
+    require_text(url, name, owner)
+    parts = urlsplit(str(url))
+    if parts.scheme.lower() not in URL_SCHEMES or not parts.netloc:
+        raise MedhubError(f'{owner}: "{name}" must be an http:// or https:// URL, got {got(url)}')
 
 
 def resolve_ref(ref: Callable[..., Any] | str) -> Callable[..., Any]:
@@ -50,6 +127,23 @@ class Source:
     sha256: str | None = None
     size: int | None = None
     extract: bool = True
+
+    def validate(self, where: str) -> None:
+        """Raise MedhubError naming ``where`` (e.g. ``dataset "x/y": sources[0]``) and the first bad field:
+        an http(s) URL, a bare file name, md5 / sha256 as 32 / 64 hex digits (at least one of them), a
+        non-negative integer size, a boolean extract."""
+        check_url(self.url, "url", where)
+        check_file_name(self.filename, f'{where}: "filename"')
+        for name, digits in DIGEST_HEX_DIGITS.items():
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, str) and re.fullmatch(f"[0-9a-fA-F]{{{digits}}}", value)):
+                raise MedhubError(f'{where}: "{name}" must be {digits} hex digits, got {got(value)}')
+        if not (self.md5 or self.sha256):
+            raise MedhubError(f'{where} ("{self.filename}") needs an md5 or a sha256 checksum')
+        if self.size is not None and (type(self.size) is not int or self.size < 0):
+            raise MedhubError(f'{where}: "size" must be a number of bytes (an integer >= 0), got {got(self.size)}')
+        if not isinstance(self.extract, bool):
+            raise MedhubError(f'{where}: "extract" must be true or false, got {got(self.extract)}')
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -89,20 +183,35 @@ class DatasetInfo:
     plugin: str = ""
 
     def validate(self) -> None:
-        """Raise MedhubError naming the first invalid field."""
-        if not self.id or self.id != self.id.lower() or " " in self.id:
-            raise MedhubError(f'dataset id "{self.id}" must be lower-case without spaces, like "family/name"')
-        if self.task not in TASKS:
-            raise MedhubError(f'dataset "{self.id}": task "{self.task}" is not one of {", ".join(TASKS)}')
-        if self.dims not in (2, 3):
-            raise MedhubError(f'dataset "{self.id}": dims must be 2 or 3, got {self.dims!r}')
-        if self.access not in ACCESS:
-            raise MedhubError(f'dataset "{self.id}": access "{self.access}" is not one of {", ".join(ACCESS)}')
-        if self.ranking_direction not in DIRECTIONS:
-            raise MedhubError(f'dataset "{self.id}": ranking_direction must be "max" or "min"')
-        for src in self.sources:
-            if not (src.md5 or src.sha256):
-                raise MedhubError(f'dataset "{self.id}": source "{src.filename}" needs an md5 or a sha256')
+        """Raise MedhubError naming the first invalid field: the id grammar (:mod:`medhub.core.ids`), the
+        aliases, the type of every field (strings, str->str mappings with digit label keys, lists of strings,
+        dims 2 or 3) and each source (:meth:`Source.validate`). Cards and Python plugins share these checks."""
+        check_registry_id(self.id, "dataset")
+        owner = f'dataset "{self.id}"'
+        for alias in require_texts(self.aliases, "aliases", owner):
+            check_alias(alias, "dataset", self.id)
+        for name in DATASET_TEXT_FIELDS:
+            require_text(getattr(self, name), name, owner)
+        require_choice(self.task, TASKS, "task", owner)
+        require_dims(self.dims, "dims", owner)
+        require_choice(self.access, ACCESS, "access", owner)
+        require_choice(self.ranking_direction, DIRECTIONS, "ranking_direction", owner)
+        require_text_mapping(self.modality, "modality", owner)
+        require_text_mapping(self.labels, "labels", owner, keys=LABEL_VALUE)
+        require_texts(self.metrics, "metrics", owner)
+        require_mapping(self.preprocessing, "preprocessing", owner)
+        require_mapping(self.layout_options, "layout_options", owner)
+        require_ref(self.generator, "generator", owner, optional=True)
+        self.validate_sources(owner)
+
+    def validate_sources(self, owner: str) -> None:
+        """Each of ``sources`` is a valid :class:`Source` (errors name ``sources[i]``)."""
+        if not isinstance(self.sources, (list, tuple)):
+            raise MedhubError(f'{owner}: "sources" must be a list of sources, got {got(self.sources)}')
+        for i, src in enumerate(self.sources):
+            if not isinstance(src, Source):
+                raise MedhubError(f"{owner}: sources[{i}] must be a Source, got {got(src)}")
+            src.validate(f"{owner}: sources[{i}]")
 
     def to_json(self) -> dict[str, Any]:
         """The full card as plain JSON values."""
@@ -130,14 +239,21 @@ class ModelInfo:
     plugin: str = ""
 
     def validate(self) -> None:
-        """Raise MedhubError naming the first invalid field."""
-        if not self.id or self.id != self.id.lower():
-            raise MedhubError(f'model id "{self.id}" must be lower-case')
-        bad = [t for t in self.tasks if t not in TASKS]
-        if bad or not self.tasks:
-            raise MedhubError(f'model "{self.id}": tasks {list(self.tasks)} must be a non-empty subset of {TASKS}')
-        if not self.dims or any(d not in (2, 3) for d in self.dims):
-            raise MedhubError(f'model "{self.id}": dims must be a non-empty subset of (2, 3)')
+        """Raise MedhubError naming the first invalid field (id grammar, aliases, tasks, dims, factory)."""
+        check_registry_id(self.id, "model")
+        owner = f'model "{self.id}"'
+        for alias in require_texts(self.aliases, "aliases", owner):
+            check_alias(alias, "model", self.id)
+        tasks = self.tasks if isinstance(self.tasks, (list, tuple)) else ()
+        if not tasks or any(t not in TASKS for t in tasks):
+            raise MedhubError(f'{owner}: tasks {got(self.tasks)} must be a non-empty subset of {TASKS}')
+        dims = self.dims if isinstance(self.dims, (list, tuple)) else ()
+        if not dims or any(type(d) is not int or d not in (2, 3) for d in dims):
+            raise MedhubError(f"{owner}: dims must be a non-empty subset of (2, 3), got {got(self.dims)}")
+        for name in ("title", "citation", "description", "plugin"):
+            require_text(getattr(self, name), name, owner)
+        require_mapping(self.hparams, "hparams", owner)
+        require_ref(self.factory, "factory", owner)
 
     def build(self, in_channels: int, out_channels: int, **hparams: Any) -> Any:
         """Instantiate the model with the registered defaults overridden by ``hparams``."""
@@ -178,6 +294,15 @@ class LayoutInfo:
     plugin: str = ""
     submission: Any = None
 
+    def validate(self) -> None:
+        """Raise MedhubError naming the first invalid field (id grammar, parse / verify references)."""
+        check_registry_id(self.id, "layout")
+        owner = f'layout "{self.id}"'
+        require_ref(self.parse, "parse", owner)
+        require_ref(self.verify, "verify", owner, optional=True)
+        for name in ("description", "plugin"):
+            require_text(getattr(self, name), name, owner)
+
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "parse": ref_name(self.parse), "verify": ref_name(self.verify),
                 "description": self.description, "plugin": self.plugin,
@@ -202,6 +327,19 @@ class MetricInfo:
     aliases: tuple[str, ...] = ()
     plugin: str = ""
 
+    def validate(self) -> None:
+        """Raise MedhubError naming the first invalid field (id grammar, aliases, task, direction, kind, fn)."""
+        check_registry_id(self.id, "metric")
+        owner = f'metric "{self.id}"'
+        for alias in require_texts(self.aliases, "aliases", owner):
+            check_alias(alias, "metric", self.id)
+        require_choice(self.task, TASKS, "task", owner)
+        require_choice(self.direction, DIRECTIONS, "direction", owner)
+        require_choice(self.kind, METRIC_KINDS, "kind", owner)
+        require_ref(self.fn, "fn", owner)
+        for name in ("description", "plugin"):
+            require_text(getattr(self, name), name, owner)
+
     def to_json(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         out["fn"] = ref_name(self.fn)
@@ -221,14 +359,14 @@ class Table(Generic[T]):
         self._aliases: dict[str, str] = {}
 
     def add(self, entry: T) -> None:
-        """Add an entry; a duplicate id or alias is an error naming both plugins."""
+        """Add an entry; a duplicate id or alias is a :class:`DuplicateIdError` naming both plugins."""
         names = [entry.id, *getattr(entry, "aliases", ())]
         for name in names:
             key = name.lower()
             owner_id = self._entries[key].id if key in self._entries else self._aliases.get(key)
             if owner_id is not None:
                 other = self._entries[owner_id.lower()]
-                raise MedhubError(
+                raise DuplicateIdError(
                     f'duplicate {self.kind} id "{name}": registered by plugin "{other.plugin}" '
                     f'and by plugin "{entry.plugin}"; uninstall one of them or rename the id'
                 )

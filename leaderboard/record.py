@@ -4,7 +4,8 @@ Validation implements the part of JSON Schema that ``schema.json`` uses (``SUPPO
 record is checked without extra dependencies; the tests check that the ``jsonschema`` package agrees on
 valid and invalid records and that the schema uses no other keyword. On top of the schema, a float that
 is NaN or infinite is refused: records are strict JSON (NaN is ``null``, infinities are ``"inf"`` /
-``"-inf"``).
+``"-inf"``); an integer must fit in 64 bits (what SQLite stores); and a record may nest at most
+``MAX_DEPTH`` levels of objects and lists (checked without recursion before anything else walks it).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ TYPES: dict[str, tuple[type, ...]] = {"object": (dict,), "array": (list,), "stri
                                       "number": (int, float), "boolean": (bool,), "null": (type(None),)}
 SUPPORTED_KEYWORDS = frozenset({"$schema", "$id", "title", "description", "type", "required", "properties",
                                 "items", "enum", "minimum", "minLength", "pattern"})
+MAX_DEPTH = 64  # levels of objects / lists; records written by hub run nest about 6
+INT64 = (-(2**63), 2**63 - 1)  # SQLite's INTEGER range
 
 
 @lru_cache(maxsize=1)
@@ -45,6 +48,26 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {json.dumps(value, default=str)[:60]}"
 
 
+def _digits(value: int) -> str:
+    """A huge integer shown short (``str`` of one over 4300 digits would itself raise)."""
+    return str(value) if value.bit_length() <= 100 else f"of {value.bit_length()} bits"
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH, where: str = "record") -> str | None:
+    """The path of the first object or list nested deeper than ``limit`` levels in ``value`` (None when none is),
+    found with an explicit stack, so a hostile record cannot exhaust Python's recursion limit here."""
+    stack = [(value, where, 0)]
+    while stack:
+        node, path, depth = stack.pop()
+        if isinstance(node, (dict, list)) and depth >= limit:
+            return path
+        if isinstance(node, dict):
+            stack.extend((item, f"{path}.{key}", depth + 1) for key, item in node.items())
+        elif isinstance(node, list):
+            stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(node))
+    return None
+
+
 def _ecma_pattern(pattern: str) -> str:
     """A JSON Schema (ECMA-262) pattern for Python's ``re``: a final ``$`` becomes ``\\Z``, because Python's ``$``
     also matches before a trailing newline (``"abc\\n"`` would pass ``^[a-z]+$``)."""
@@ -58,6 +81,8 @@ def schema_errors(value: Any, node: dict[str, Any], where: str = "record") -> li
     if "type" in node and not _type_ok(value, node["type"]):
         wanted = node["type"] if isinstance(node["type"], str) else " or ".join(node["type"])
         return [f"{where}: expected {wanted}, got {_describe(value)}"]
+    if isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:
+        return [f"{where}: the integer {_digits(value)} does not fit in 64 bits ({INT64[0]} to {INT64[1]})"]
     problems = []
     if "enum" in node and value not in node["enum"]:
         problems.append(f"{where}: {value!r} is not one of {node['enum']}")
@@ -86,6 +111,11 @@ def validate(record: Any, source: str = "result record") -> None:
     if isinstance(record, dict) and isinstance(record.get("schema"), int) and record["schema"] > SCHEMA_VERSION:
         raise MedhubError(f"{source}: record.schema is {record['schema']}, written by a newer medhub; this medhub "
                           f"reads schema {SCHEMA_VERSION}: upgrade medhub (pip install -U medhub)")
+    deep = too_deep(record)
+    if deep is not None:
+        shown = deep if len(deep) <= 80 else deep[:77] + "..."
+        raise MedhubError(f"{source}: not a valid medhub result (schema {SCHEMA_VERSION}): {shown}: nested more than "
+                          f"{MAX_DEPTH} levels deep")
     problems = schema_errors(record, schema())
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""

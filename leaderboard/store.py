@@ -7,6 +7,10 @@ Inserting a run id again is a no-op when the record is identical and replaces th
 (a corrected or re-imported record: the last write wins). ``runs/<run_id>/result.json`` is the portable
 copy; ``hub leaderboard import`` reads such files from another machine.
 
+A disk that is full, a folder or file that is read-only or cannot be opened is reported as what it is (the
+path and the fix, nothing stored, the database as it was); only a file SQLite cannot read as a database gets
+the advice to move it away. A creation that fails leaves no empty ``leaderboard.sqlite`` behind.
+
 Module-level functions (``insert``, ``get``, ``query``, ``import_files``, ``save_result``) use the default
 store; :class:`Store` takes an explicit path.
 """
@@ -24,7 +28,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from medhub.core.errors import MedhubError
-from medhub.leaderboard.record import Result, validate
+from medhub.leaderboard.record import MAX_DEPTH, Result, validate
 
 T = TypeVar("T")
 STORE_VERSION = 2
@@ -47,6 +51,19 @@ MIGRATIONS: dict[int, Sequence[str]] = {
     ),
 }
 LOCK_WORDS = ("locked", "busy")
+# Failures that are not the database file's fault (the disk, the folder, another process): SQLite's primary
+# result code (Python >= 3.11 sets ``sqlite_errorcode``), else words of SQLite's message; and what to tell the user.
+KNOWN_FAILURES = (
+    ((13,), ("disk is full",), "the disk is full: free space on the disk holding {folder} (or set MEDHUB_HOME to a "
+                               "folder on another disk) and run the command again"),
+    ((8,), ("readonly", "read-only"), "{folder} or the database file is read-only: make it writable (or set "
+                                      "MEDHUB_HOME to a writable folder) and run the command again"),
+    ((14, 3), ("unable to open",), "the file cannot be opened or created: check that {folder} exists, is writable "
+                                   "and not full (or set MEDHUB_HOME to a writable folder)"),
+    ((10,), ("disk i/o error",), "the disk reported an I/O error: check the disk holding {folder}"),
+    ((5, 6), LOCK_WORDS, "another process kept it locked too long: let the other hub command finish and run "
+                         "this one again"),
+)
 AMBIGUOUS_SHOWN = 5  # run ids an ambiguous prefix error lists (then "and N more")
 
 
@@ -60,6 +77,35 @@ def _retry(fn: Callable[[], T], attempts: int = 100) -> T:
                 raise
             time.sleep(min(0.02 * (attempt + 1), 0.5) * (0.5 + random.random()))
     raise AssertionError("unreachable")
+
+
+def known_failure(exc: sqlite3.Error, folder: Path) -> str | None:
+    """What to tell the user when ``exc`` is not the database file's fault (a full disk, a read-only place, a file
+    that cannot be opened, an I/O error, a lock held too long); None when the file itself is bad (not a database,
+    malformed)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    text = str(exc).lower()
+    for codes, words, advice in KNOWN_FAILURES:
+        if ((code & 0xFF) in codes) if code is not None else any(word in text for word in words):
+            return advice.format(folder=folder)
+    return None
+
+
+def _discard_if_empty(path: Path) -> None:
+    """Remove a database file that a failed creation left without any table (0 bytes, or only SQLite's header),
+    with its ``-wal`` / ``-shm`` companions; a file holding a table (another process's) is kept."""
+    try:
+        if path.stat().st_size > 0:
+            probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                if probe.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+                    return
+            finally:
+                probe.close()
+        for companion in (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal"))):
+            companion.unlink(missing_ok=True)
+    except (OSError, sqlite3.Error):
+        pass  # what cannot be checked or removed is left as it is
 
 
 def _glob(pattern: str) -> str | None:
@@ -87,25 +133,54 @@ class Store:
 
     # ------------------------------------------------------------------ connection and migrations
     def connect(self) -> sqlite3.Connection:
-        """The open connection (created, put in WAL mode and migrated on first use)."""
+        """The open connection (created, put in WAL mode and migrated on first use).
+
+        A creation that fails removes the empty file it made; errors say whether the disk is full, the place is
+        read-only or cannot be opened, or the file is not a usable database."""
         if self._conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+            existed = self.path.exists()
+            self._make_folder()
             try:
-                conn.execute("PRAGMA busy_timeout = 30000")
-                _retry(lambda: conn.execute("PRAGMA journal_mode = WAL"))
-                conn.execute("PRAGMA synchronous = NORMAL")
-                _retry(lambda: self._migrate(conn))
-            except sqlite3.DatabaseError as exc:
-                conn.close()
-                raise MedhubError(f"{self.path}: not a usable leaderboard database ({exc}); move it away and "
-                                  "re-import the runs with: hub leaderboard import $MEDHUB_HOME/runs/*/result.json"
-                                  ) from None
+                self._conn = self._open()
+            except sqlite3.Error as exc:
+                if not existed:
+                    _discard_if_empty(self.path)
+                raise self._error(exc, "open" if existed else "create") from None
             except BaseException:
-                conn.close()
+                if not existed:
+                    _discard_if_empty(self.path)
                 raise
-            self._conn = conn
         return self._conn
+
+    def _make_folder(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise MedhubError(f"{self.path.parent}: cannot create the folder for the leaderboard database "
+                              f"({exc.strerror or exc}); make it possible (a writable place with free space, not a "
+                              "file in the way) or set MEDHUB_HOME to another folder") from None
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+        try:
+            conn.execute("PRAGMA busy_timeout = 30000")
+            _retry(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+            conn.execute("PRAGMA synchronous = NORMAL")
+            _retry(lambda: self._migrate(conn))
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _error(self, exc: sqlite3.Error, action: str) -> MedhubError:
+        """The one-line error for an SQLite failure while the store did ``action`` (open / create / write to /
+        read): the disk or the folder when that is the cause, else the database file itself."""
+        advice = known_failure(exc, self.path.parent)
+        if advice is not None:
+            stored = "; nothing was stored" if action in ("create", "write to") else ""
+            return MedhubError(f"{self.path}: cannot {action} the leaderboard database: {advice} ({exc}){stored}")
+        return MedhubError(f"{self.path}: not a usable leaderboard database ({exc}); move it away and re-import the "
+                           "runs with: hub leaderboard import $MEDHUB_HOME/runs/*/result.json")
 
     def version(self) -> int:
         """The store version of the database (after migrations: ``STORE_VERSION``)."""
@@ -131,7 +206,8 @@ class Store:
             conn.execute(f"PRAGMA user_version = {STORE_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite may have rolled back already (a full disk does)
+                conn.execute("ROLLBACK")
             raise
 
     def close(self) -> None:
@@ -179,14 +255,21 @@ class Store:
                     conn.execute("ROLLBACK")
                 raise
 
-        return _retry(write)
+        try:
+            return _retry(write)
+        except sqlite3.Error as exc:
+            raise self._error(exc, "write to") from None
 
     # ------------------------------------------------------------------ reading
     def _read(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of a read query; an absent database reads as empty (and is not created)."""
         if self._conn is None and not self.path.exists():
             return []
-        return _retry(lambda: self.connect().execute(sql, args).fetchall())
+        conn = self.connect()
+        try:
+            return _retry(lambda: conn.execute(sql, args).fetchall())
+        except sqlite3.Error as exc:
+            raise self._error(exc, "read") from None
 
     def run_ids(self) -> list[str]:
         """Every stored run id."""
@@ -264,6 +347,9 @@ def read_result_file(path: Path | str) -> dict[str, Any]:
         raise MedhubError(f"{path}: not a UTF-8 text file; give a result.json written by hub run") from None
     except ValueError as exc:
         raise MedhubError(f"{path}: not JSON ({exc})") from None
+    except RecursionError:
+        raise MedhubError(f"{path}: not a valid medhub result: nested too deeply to read (records nest at most "
+                          f"{MAX_DEPTH} levels)") from None
     validate(record, str(path))
     return record
 

@@ -41,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Dispatch to the listing, ``show`` or ``import``."""
     from medhub.core.errors import MedhubError
+    from medhub.core.ids import check_run_id
     from medhub.core.output import info
     from medhub.leaderboard.store import Store, import_files
 
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "show":
             if len(args.items) != 1:
                 raise MedhubError("hub leaderboard show needs exactly one RUN_ID (list them with: hub leaderboard)")
-            show(store.get(args.items[0]), args.json)
+            show(store.get(check_run_id(args.items[0], "hub leaderboard show RUN_ID")), args.json)
             return 0
         if args.action == "import":
             if not args.items:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -19,13 +18,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_recorded(run_id: str) -> dict[str, Any]:
-    """The recorded result: ``runs/<run_id>/result.json``, else the leaderboard store (error naming close ids)."""
-    from medhub.core.paths import runs_dir
-    from medhub.leaderboard.store import Store
+    """The recorded result: ``runs/<run_id>/result.json`` (validated; a damaged file is an error naming it), else
+    the leaderboard store (error naming close ids). ``run_id`` must be a run id: it never leaves ``runs/``."""
+    from medhub.core.paths import run_dir
+    from medhub.leaderboard.store import Store, read_result_file
 
-    path = runs_dir() / run_id / "result.json"
+    path = run_dir(run_id, "hub reproduce RUN_ID") / "result.json"
     if path.is_file():
-        return json.loads(path.read_text())
+        return read_result_file(path)
     store = Store()
     try:
         return store.get(run_id)
