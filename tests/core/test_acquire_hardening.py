@@ -276,3 +276,10 @@ def test_clearing_refuses_a_folder_outside_datasets_or_datasets_itself(tmp_path,
     with pytest.raises(MedhubError, match="refusing to clear it"):
         _clear_dataset_dir(entry("myorg/x"), medhub_home / "datasets" / "myorg" / "..")
     assert snapshot(victim) == before and (medhub_home / "datasets" / "other").is_dir()
+
+
+def test_download_help_names_the_lock_and_limit_variables(hub):
+    code, out, _ = hub("download", "-h")
+    assert code == 0
+    for name in ("MEDHUB_LOCK_TIMEOUT", "MEDHUB_MAX_EXTRACT_BYTES", "MEDHUB_MAX_EXPANSION"):
+        assert name in out
