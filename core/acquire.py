@@ -10,7 +10,7 @@ Nothing is written or removed before the dataset's id and its sources' file name
 (:func:`medhub.core.paths.require_inside`): a plugin that registered ``../../victim`` gets an error, not a
 cleared folder. One process at a time acquires a dataset (:func:`medhub.core.state.dataset_lock`); a second
 ``hub download`` of it waits, then finds it ready. Data put into a folder never replaces a folder there by a
-file or a file by a folder (:func:`medhub.core.extract.merge_into`).
+file or a file by a folder, nor a user's file by other bytes (:func:`medhub.core.extract.merge_into`).
 """
 
 from __future__ import annotations
@@ -128,9 +128,11 @@ def _holds_dataset(info: DatasetInfo, entry: Path) -> bool:
 
 def _generate(info: DatasetInfo, target: Path, quiet: bool) -> None:
     from medhub.core.extract import staging
+    from medhub.core.paths import dataset_dir
 
     gen = resolve_ref(info.generator)
-    with staging(target, f'the generator of dataset "{info.id}"') as tmp:
+    own = target == dataset_dir(info.id)
+    with staging(target, f'the generator of dataset "{info.id}"', replace=own) as tmp:
         if not quiet:
             log(f"generating {info.id} (seed {SEED}) into {target}")
         gen(tmp, SEED)
@@ -155,15 +157,16 @@ def _place(src_file: Path, source: Source | None, target: Path, home_dir: Path) 
     from medhub.core.extract import archive_kind, extract_archive, staging
     from medhub.core.ids import check_file_name
 
-    reserved = (DOWNLOADS,) if target == home_dir else ()
+    own = target == home_dir  # medhub's own folder: its files may be replaced, its downloads/ may not
+    reserved = (DOWNLOADS,) if own else ()
     if (source is None or source.extract) and archive_kind(src_file) is not None:
-        extract_archive(src_file, target, reserved=reserved)
+        extract_archive(src_file, target, reserved=reserved, replace=own)
         return
     name = check_file_name(source.filename if source else src_file.name, f"file placed from {src_file}")
     if name.casefold() in {r.casefold() for r in reserved}:
         raise MedhubError(f'{src_file}: a plain file named "{name}" cannot go into {target}, where medhub keeps '
                           "its downloads; rename it, or use --root DIR")
-    with staging(target, f"file {src_file}") as tmp:
+    with staging(target, f"file {src_file}", replace=own) as tmp:
         shutil.copy2(src_file, tmp / name)
 
 

@@ -405,7 +405,7 @@ def _fetch_once(session, url: str, part: Path, md5: str | None, sha256: str | No
     hashers = _hashers(md5, sha256)
     done = _resume_state(part, hashers, chunk_size)
     limit = size_limit(size)
-    if limit is not None and done > limit:  # longer than the whole file: it cannot be a prefix of it
+    if size is not None and done > size:  # longer than the whole file: it cannot be a prefix of it
         _remove(part)
         hashers = _hashers(md5, sha256)
         done = 0

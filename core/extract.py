@@ -12,8 +12,9 @@ not held to the ratio). A tar's total is known from its headers and checked befo
 zip's or a gzip file's bytes are counted while they are written (a zip's declared sizes can lie).
 
 Members are extracted into a temporary folder next to the target and then merged into it. The merge never
-removes anything: a member that would put a file where a folder is, or a folder where a file or a link is,
-is an error naming the path and the member, raised before anything is moved. A refused, failed or
+removes anything: a member that would put a file where a folder is, a folder where a file or a link is, or
+(in a folder that is not medhub's own, unless the same archive was extracted there before) a file where a
+file with other bytes is, is an error naming the path and the member, raised before anything is moved. A refused, failed or
 interrupted extraction leaves the target as it was and no temporary folder behind. A marker file makes a
 second extraction of the same archive a no-op.
 """
@@ -268,34 +269,46 @@ def _copy_counted(src, dst, budget: ExtractBudget) -> None:
         dst.write(block)
 
 
-def _clashes(src: Path, dst: Path, prefix: str = "") -> Iterator[tuple[str, Path, str]]:
-    """``(entry, existing path, what it is)`` for each entry of ``src`` that would replace a folder of
-    ``dst`` by a file, or a file or link of ``dst`` by a folder."""
+def _clashes(src: Path, dst: Path, replace: bool, prefix: str = "") -> Iterator[tuple[str, Path, str]]:
+    """``(entry, existing path, what is there)`` for each entry of ``src`` that would replace a folder of ``dst``
+    by a file or a file or link of ``dst`` by a folder, or (unless ``replace``) a file or link of ``dst``
+    by a file with other bytes."""
     if not dst.is_dir():
         return
     for entry in sorted(src.iterdir()):
         rel, out = prefix + entry.name, dst / entry.name
         entry_is_dir = entry.is_dir() and not entry.is_symlink()
         out_is_dir = out.is_dir() and not out.is_symlink()
+        there = f"the {'link' if out.is_symlink() else 'folder' if out_is_dir else 'file'} {out}"
         if entry_is_dir and out_is_dir:
-            yield from _clashes(entry, out, rel + "/")
+            yield from _clashes(entry, out, replace, rel + "/")
         elif entry_is_dir and os.path.lexists(out):
-            yield f'folder "{rel}"', out, "link" if out.is_symlink() else "file"
+            yield f'folder "{rel}"', out, there
         elif not entry_is_dir and out_is_dir:
-            yield f'file "{rel}"', out, "folder"
+            yield f'file "{rel}"', out, there
+        elif not replace and os.path.lexists(out) and not _same_file_bytes(entry, out):
+            yield f'file "{rel}"', out, f"{there}, which holds other bytes"
 
 
-def merge_into(src: Path, dst: Path, origin: str) -> None:
+def _same_file_bytes(a: Path, b: Path) -> bool:
+    import filecmp
+
+    return not (a.is_symlink() or b.is_symlink()) and filecmp.cmp(a, b, shallow=False)
+
+
+def merge_into(src: Path, dst: Path, origin: str, replace: bool = False) -> None:
     """Move the contents of ``src`` into ``dst`` (created) without removing anything ``dst`` holds: new
-    entries are renamed into place, folders are merged, a file replaces a file or a link (never what the
-    link points to). An entry that would replace a folder by a file, or a file or link by a folder, is a
+    entries are renamed into place and folders are merged; a file takes the place of a file (or a link,
+    never what it points to) only when it has the same bytes, or when ``replace`` says ``dst``'s files are
+    medhub's own (a dataset's folder, or an earlier extraction of the same archive). An entry that would
+    replace a folder by a file, a file or link by a folder, or a file by another one (unless ``replace``) is a
     :class:`MergeClashError` naming ``origin`` (e.g. the archive), the entry and the path, raised before
     anything is moved."""
-    clashes = list(_clashes(Path(src), Path(dst)))
+    clashes = list(_clashes(Path(src), Path(dst), replace))
     if clashes:
-        (entry, out, kind), more = clashes[0], len(clashes) - 1
+        (entry, out, there), more = clashes[0], len(clashes) - 1
         also = f" (and {more} more clash{'es' if more > 1 else ''})" if more else ""
-        raise MergeClashError(f"{origin}: {entry} would replace the {kind} {out}{also}; medhub never removes what "
+        raise MergeClashError(f"{origin}: {entry} would replace {there}{also}; medhub never removes what "
                               f"it did not create, so nothing was moved. Move {out} away, or put the data in an "
                               f"empty folder (hub download ID --root NEW_DIR), and run the command again")
     _move_into(Path(src), Path(dst))
@@ -340,9 +353,9 @@ def _fs_error(origin: str, target: Path, tmp: Path | None, exc: OSError) -> Medh
 
 
 @contextmanager
-def staging(target: Path, origin: str) -> Iterator[Path]:
+def staging(target: Path, origin: str, replace: bool = False) -> Iterator[Path]:
     """A new temporary folder next to ``target``; when the block ends without error its contents are merged
-    into ``target`` (:func:`merge_into`). The folder is removed in every case, and file-system errors (disk
+    into ``target`` (:func:`merge_into`, with ``replace``). The folder is removed in every case, and file-system errors (disk
     full, read-only, names too long) become one-line errors naming ``origin`` and ``target``."""
     target = Path(target)
     tmp = None
@@ -350,7 +363,7 @@ def staging(target: Path, origin: str) -> Iterator[Path]:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.extract-", dir=target.parent))
         yield tmp
-        merge_into(tmp, target, origin)
+        merge_into(tmp, target, origin, replace)
     except OSError as exc:
         raise _fs_error(origin, target, tmp, exc) from None
     finally:
@@ -440,13 +453,16 @@ def _check_top_level(archive: Path, tmp: Path, reserved: Collection[str]) -> Non
                                      "again from its source, or extract it elsewhere with --root DIR)")
 
 
-def extract_archive(archive: Path, target: Path, *, force: bool = False, reserved: Collection[str] = ()) -> Path:
+def extract_archive(archive: Path, target: Path, *, force: bool = False, reserved: Collection[str] = (),
+                    replace: bool = False) -> Path:
     """Safely extract ``archive`` into ``target`` (created); returns ``target``.
 
     A second call for the same archive is a no-op unless ``force``. Unsafe members (and members whose first
     part is one of ``reserved``) raise :class:`UnsafeArchiveError`, an archive past the limits
     :class:`ExtractLimitError`, and a member that would replace a folder or file of ``target`` the wrong way
-    :class:`MergeClashError`, all before anything is written into ``target``.
+    :class:`MergeClashError`, all before anything is written into ``target``. Files of ``target`` with other
+    bytes are replaced only with ``replace`` (``target`` is medhub's own folder) or when this archive was
+    extracted there before (its marker is there: the files are that extraction's).
     """
     from medhub.core.state import write_json_atomic
 
@@ -459,7 +475,8 @@ def extract_archive(archive: Path, target: Path, *, force: bool = False, reserve
     if not force and is_extracted(archive, target):
         return target
     budget = ExtractBudget.for_archive(archive)
-    with staging(target, f"archive {archive}") as tmp:
+    replace = replace or marker_path(archive, target).is_file()
+    with staging(target, f"archive {archive}", replace) as tmp:
         _EXTRACTORS[kind](archive, tmp, budget, reserved)
         _check_top_level(archive, tmp, reserved)
     write_json_atomic(marker_path(archive, target), _archive_stamp(archive))

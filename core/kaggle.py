@@ -194,6 +194,6 @@ def fetch_kaggle(info: DatasetInfo, target: Path, quiet: bool = False) -> list[d
     path = download_kaggle(info, downloads_dir(info.id), quiet=quiet)
     if not quiet:
         log(f"extracting {path.name}")
-    reserved = (DOWNLOADS,) if Path(target) == dataset_dir(info.id) else ()
-    extract_archive(path, Path(target), reserved=reserved)
+    own = Path(target) == dataset_dir(info.id)
+    extract_archive(path, Path(target), reserved=(DOWNLOADS,) if own else (), replace=own)
     return [{"file": path.name, "kaggle": {kind: ref}}]

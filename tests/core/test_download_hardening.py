@@ -142,3 +142,11 @@ def test_a_file_name_too_long_for_the_file_system_is_a_one_line_error(server, tm
     with pytest.raises(DownloadError, match="too long for the file system") as info:
         download_file(url, dest, **sums(BODY), quiet=True)
     assert "\n" not in str(info.value)
+
+
+def test_a_part_longer_than_the_declared_size_is_fetched_again_from_zero(server, tmp_path):  # noqa: F811
+    url = server.add("/s.bin", BODY)
+    part = tmp_path / "s.bin.part"
+    part.write_bytes(BODY + b"junk")  # within the size's margin, but no prefix of a file of that size
+    download_file(url, tmp_path / "s.bin", **sums(BODY), size=len(BODY), quiet=True)
+    assert (tmp_path / "s.bin").read_bytes() == BODY and server.ranges("/s.bin") == [None]

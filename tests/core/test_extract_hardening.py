@@ -96,14 +96,30 @@ def test_merging_into_a_user_folder_never_replaces_what_is_there(tmp_path, build
     assert only(tmp_path, "mine", "a.tar")  # no temporary folder left
 
 
-def test_merging_adds_new_entries_merges_folders_and_replaces_files(tmp_path):
+def test_merging_adds_new_entries_merges_folders_and_keeps_users_files(tmp_path):
     root = user_folder(tmp_path)
+    (root / "notes" / "same.txt").write_text("same")
     (root / "notes" / "old.txt").write_text("old")
-    arc = make_tar(tmp_path / "a.tar", lambda tf: (add_file(tf, "notes/old.txt", b"newer"),
+    arc = make_tar(tmp_path / "a.tar", lambda tf: (add_file(tf, "notes/same.txt", b"same"),
                                                     add_file(tf, "notes/added.txt", b"added")))
-    extract_archive(arc, root)
-    assert (root / "notes/thesis.tex").read_text() == "years of work"
-    assert (root / "notes/old.txt").read_text() == "newer" and (root / "notes/added.txt").read_text() == "added"
+    extract_archive(arc, root)  # a file with the same bytes is no clash
+    assert (root / "notes/thesis.tex").read_text() == "years of work" and (root / "notes/added.txt").read_text() == "added"
+    newer = make_tar(tmp_path / "b.tar", lambda tf: add_file(tf, "notes/old.txt", b"newer"))
+    before = snapshot(root)
+    with pytest.raises(MergeClashError, match=f'file "notes/old.txt" would replace the file {root / "notes/old.txt"}, '
+                                              "which holds other bytes"):
+        extract_archive(newer, root)
+    assert snapshot(root) == before
+    extract_archive(newer, root, replace=True)  # medhub's own folder (a dataset's): its files may be replaced
+    assert (root / "notes/old.txt").read_text() == "newer"
+
+
+def test_extracting_an_archive_again_replaces_what_its_earlier_extraction_wrote(tmp_path):
+    arc = make_tar(tmp_path / "a.tar", lambda tf: add_file(tf, "data/a.txt", b"first"))
+    root = extract_archive(arc, tmp_path / "mine")
+    (root / "data/a.txt").write_text("edited")
+    extract_archive(arc, root, force=True)  # its marker is there: these files are medhub's
+    assert (root / "data/a.txt").read_text() == "first"
 
 
 def test_a_file_and_a_folder_of_one_name_in_one_archive_is_a_one_line_error(tmp_path):
