@@ -14,9 +14,9 @@ zip's or a gzip file's bytes are counted while they are written (a zip's declare
 Members are extracted into a temporary folder next to the target and then merged into it. The merge never
 removes anything: a member that would put a file where a folder is, a folder where a file or a link is, or
 (in a folder that is not medhub's own, unless the same archive was extracted there before) a file where a
-file with other bytes is, is an error naming the path and the member, raised before anything is moved. A refused, failed or
-interrupted extraction leaves the target as it was and no temporary folder behind. A marker file makes a
-second extraction of the same archive a no-op.
+file with other bytes is, is an error naming the path and the member, raised before anything is moved.
+A refused, failed or interrupted extraction leaves the target as it was and no temporary folder behind. A
+marker file makes a second extraction of the same archive a no-op.
 """
 
 from __future__ import annotations
@@ -355,8 +355,8 @@ def _fs_error(origin: str, target: Path, tmp: Path | None, exc: OSError) -> Medh
 @contextmanager
 def staging(target: Path, origin: str, replace: bool = False) -> Iterator[Path]:
     """A new temporary folder next to ``target``; when the block ends without error its contents are merged
-    into ``target`` (:func:`merge_into`, with ``replace``). The folder is removed in every case, and file-system errors (disk
-    full, read-only, names too long) become one-line errors naming ``origin`` and ``target``."""
+    into ``target`` (:func:`merge_into`, with ``replace``). The folder is removed in every case, and file-system
+    errors (disk full, read-only, names too long) become one-line errors naming ``origin`` and ``target``."""
     target = Path(target)
     tmp = None
     try:

@@ -144,8 +144,8 @@ def planted_tar(tmp_path, member: str) -> bytes:
 
 @pytest.mark.parametrize("member", [".medhub-link.json", ".medhub-ready.json"])
 @pytest.mark.parametrize("root", [False, True])
-def test_an_archive_planting_a_marker_never_makes_the_dataset_look_present(hub, server, tmp_path, medhub_home,  # noqa: F811
-                                                                           member, root):
+def test_an_archive_planting_a_marker_never_makes_the_dataset_look_present(hub, server, tmp_path,  # noqa: F811
+                                                                           medhub_home, member, root):
     data = planted_tar(tmp_path, member)
     write_card(medhub_home, server.add("/Task99_Tiny.tar", data), data)
     flags = ["--root", tmp_path / "elsewhere"] if root else []

@@ -103,7 +103,8 @@ def test_merging_adds_new_entries_merges_folders_and_keeps_users_files(tmp_path)
     arc = make_tar(tmp_path / "a.tar", lambda tf: (add_file(tf, "notes/same.txt", b"same"),
                                                     add_file(tf, "notes/added.txt", b"added")))
     extract_archive(arc, root)  # a file with the same bytes is no clash
-    assert (root / "notes/thesis.tex").read_text() == "years of work" and (root / "notes/added.txt").read_text() == "added"
+    assert (root / "notes/thesis.tex").read_text() == "years of work"
+    assert (root / "notes/added.txt").read_text() == "added"
     newer = make_tar(tmp_path / "b.tar", lambda tf: add_file(tf, "notes/old.txt", b"newer"))
     before = snapshot(root)
     with pytest.raises(MergeClashError, match=f'file "notes/old.txt" would replace the file {root / "notes/old.txt"}, '
