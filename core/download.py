@@ -5,20 +5,31 @@ only after its md5 / sha256 matched. An interrupted download resumes with an HTT
 (and restarts from zero when the server ignores the range). Connection errors, time-outs and 5xx answers
 are retried with exponential back-off. Proxies and CA bundles come from requests' standard environment
 variables (``HTTPS_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``).
+
+Only ``http://`` and ``https://`` URLs are fetched. Redirects are followed here, not by requests: at most
+:data:`MAX_REDIRECTS`, only to http(s) URLs, and never to a cloud-metadata name or a link-local address
+(169.254.0.0/16, fe80::/10), unless the original URL is itself on such a host (loopback and private
+addresses stay allowed: mirrors live there). A declared ``size`` bounds what is read: the size plus 1% (at
+least 1 MiB); a longer answer is stopped and its ``.part`` removed. Before the rename, the ``.part`` on disk
+must hold exactly the bytes that were hashed (a second writer would show), so the checksum that passed is
+the kept file's; ``hub download`` also holds the dataset's lock (:func:`medhub.core.state.dataset_lock`),
+so no two medhub processes write one ``.part``.
 """
 
 from __future__ import annotations
 
 import errno
 import hashlib
+import ipaddress
 import os
+import socket
 import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from medhub.core.errors import MedhubError
 
@@ -26,6 +37,12 @@ CHUNK_SIZE = 1 << 20
 RETRIES = 5
 BACKOFF = 0.5  # seconds before the first retry; doubles on each further one
 TIMEOUT = 30.0  # seconds to connect / between two reads
+MAX_REDIRECTS = 10
+REDIRECT_CODES = (301, 302, 303, 307, 308)
+SIZE_MARGIN = 1 << 20  # bytes accepted past a declared size, at the least (else 1% of it)
+# cloud metadata services by name (and the two that are not link-local addresses: AWS IPv6, Alibaba)
+METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata.goog", "metadata", "instance-data",
+                            "instance-data.ec2.internal", "fd00:ec2::254", "100.100.100.200"})
 
 
 class DownloadError(MedhubError):
@@ -61,6 +78,84 @@ def mirror_url(url: str, mirror: str | None) -> str:
         return url
     name = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
     return f"{mirror.rstrip('/')}/{name}"
+
+
+def size_limit(size: int | None) -> int | None:
+    """The most bytes read for a source that declares ``size``: the size plus 1% (at least 1 MiB)."""
+    return None if size is None else size + max(size // 100, SIZE_MARGIN)
+
+
+def is_metadata_host(host: str | None) -> bool:
+    """Whether ``host`` is a cloud-metadata name or resolves to a link-local address (169.254.0.0/16,
+    fe80::/10): where a redirect must not lead. A name that does not resolve is not one."""
+    if not host:
+        return False
+    host = host.lower().rstrip(".")
+    return host in METADATA_HOSTS or any(_is_link_local(addr) for addr in _addresses(host))
+
+
+def _addresses(host: str) -> list[str]:
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        pass
+    try:
+        return [info[4][0] for info in socket.getaddrinfo(host, None)]
+    except (OSError, UnicodeError):  # unknown name: requests reports it when it connects
+        return []
+
+
+def _is_link_local(addr: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(addr.split("%", 1)[0])
+    except ValueError:
+        return False
+    ip = getattr(ip, "ipv4_mapped", None) or ip
+    return ip.is_link_local or str(ip) in METADATA_HOSTS
+
+
+def _is_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False
+
+
+def check_source_url(url: str, name: str, fix: str = "") -> str:
+    """``url`` when it is an http(s) URL with a host, else a DownloadError naming it and the file ``name``."""
+    if not _is_http_url(url):
+        raise DownloadError(f'source URL "{url}" of {name} is not an http(s) URL: medhub fetches only http:// and '
+                            f"https:// sources; fix the source's url, or {_by_hand(fix)}")
+    return url
+
+
+def check_redirect(original: str, current: str, location: str, name: str, fix: str = "") -> str:
+    """The absolute URL a redirect from ``current`` to ``location`` leads to, when medhub may follow it:
+    http(s) only, and no metadata / link-local host unless ``original`` (the first URL) is on one."""
+    target = urljoin(current, location)
+    if not _is_http_url(target):
+        raise DownloadError(f"{original} redirects to {target} while fetching {name}, which is not an http(s) URL; "
+                            f"medhub follows redirects only to http:// and https://: use --mirror URL, or "
+                            f"{_by_hand(fix)}")
+    if is_metadata_host(urlsplit(target).hostname) and not is_metadata_host(urlsplit(original).hostname):
+        raise DownloadError(f"{original} redirects to {target} while fetching {name}: a link-local or cloud-metadata "
+                            f"address, where medhub does not follow redirects; use --mirror URL, or {_by_hand(fix)}")
+    return target
+
+
+def _get(session, url: str, headers: dict[str, str], timeout: float, name: str, fix: str):
+    """``GET url`` (streamed), following redirects as :func:`check_redirect` allows, at most MAX_REDIRECTS."""
+    current = url
+    for _ in range(MAX_REDIRECTS + 1):
+        resp = session.get(current, headers=headers, stream=True, timeout=timeout, allow_redirects=False)
+        location = resp.headers.get("Location")
+        if resp.status_code not in REDIRECT_CODES or not location:
+            return resp
+        resp.close()
+        current = check_redirect(url, current, location, name, fix)
+    raise DownloadError(f"{url} redirects more than {MAX_REDIRECTS} times while fetching {name} (a redirect loop): "
+                        f"the server is misconfigured; try --mirror URL with a copy, or {_by_hand(fix)}")
 
 
 def _hashers(md5: str | None, sha256: str | None) -> dict[str, object]:
@@ -146,9 +241,29 @@ def _by_hand(fix: str) -> str:
     return fix or "fetch it by hand"
 
 
-def _disk_full(path: Path, exc: OSError) -> DownloadError:
-    return DownloadError(f"disk full while writing {path} ({exc.strerror}): free some space on that disk, or point "
-                         f"MEDHUB_HOME (or --root) at a bigger one, then run the same command again (it resumes)")
+def _write_error(path: Path, exc: OSError) -> DownloadError:
+    """A one-line error for a local file-system failure while writing ``path`` (disk full, read-only, ...)."""
+    why = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DownloadError(f"disk full while writing {path} ({why}): free some space on that disk, or point "
+                             f"MEDHUB_HOME (or --root) at a bigger one, then run the same command again (it resumes)")
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return DownloadError(f"cannot write {path} ({why}): make that folder writable, or point MEDHUB_HOME at a "
+                             f"writable folder, then run the same command again (it resumes)")
+    if exc.errno == errno.ENAMETOOLONG:
+        return DownloadError(f"cannot write {path} ({why}): the path is too long for the file system; set "
+                             f"MEDHUB_HOME to a folder with a shorter path")
+    return DownloadError(f"cannot write {path} ({why}); fix that, then run the same command again (it resumes)")
+
+
+def _too_long(url: str, name: str, size: int, amount: str, part: Path | None) -> DownloadError:
+    removed = f"; {part} was removed" if part is not None else ""
+    return DownloadError(f"{url} sends {amount} for {name}, but its source declares {size} bytes: it is not the "
+                         f"expected file{removed}. Use --mirror URL with a copy, or check the source's size")
+
+
+class _TooLong(Exception):
+    """Internal: the answer passed the declared size's limit (the .part is removed once it is closed)."""
 
 
 def download_file(url: str, dest: Path, *, md5: str | None = None, sha256: str | None = None,
@@ -169,14 +284,17 @@ def download_file(url: str, dest: Path, *, md5: str | None = None, sha256: str |
     retries = RETRIES if retries is None else retries
     backoff = BACKOFF if backoff is None else backoff
     timeout = TIMEOUT if timeout is None else timeout
-    if dest.is_file() and (md5 or sha256):
-        try:
+    try:
+        if dest.is_file() and (md5 or sha256):
             verify_file(dest, md5, sha256)
             return dest
-        except ChecksumError:
-            pass  # fetch a fresh copy into .part; dest is only replaced once that one verifies
+    except ChecksumError:
+        pass  # fetch a fresh copy into .part; dest is only replaced once that one verifies
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise _write_error(dest, exc) from None
+    check_source_url(url, dest.name, fix)
     created = missing_dirs(dest.parent)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    _make_dirs(dest.parent)
     try:
         _download_into(url, dest, md5, sha256, size, retries, backoff, timeout, chunk_size, quiet, fix, forbidden,
                        position, session)
@@ -184,6 +302,13 @@ def download_file(url: str, dest: Path, *, md5: str | None = None, sha256: str |
         remove_empty_dirs(created)  # a failed first attempt leaves no empty folder (a resumable .part stays)
         raise
     return dest
+
+
+def _make_dirs(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _write_error(folder, exc) from None
 
 
 def _download_into(url: str, dest: Path, md5: str | None, sha256: str | None, size: int | None, retries: int,
@@ -202,6 +327,8 @@ def _download_into(url: str, dest: Path, md5: str | None, sha256: str | None, si
                 _fetch_once(session, url, part, md5, sha256, size, timeout, chunk_size, quiet, fix, forbidden,
                             position, dest.name)
                 break
+            except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as exc:
+                raise DownloadError(f"cannot fetch {url} ({exc}): fix the URL, or {_by_hand(fix)}") from None
             except (_Retry, requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
                 attempt += 1
                 if attempt > retries:
@@ -216,8 +343,11 @@ def _download_into(url: str, dest: Path, md5: str | None, sha256: str | None, si
     finally:
         if own_session:
             session.close()
-    # verified: hashes were computed while writing (and checked in _fetch_once)
-    os.replace(part, dest)
+    # verified: hashes were computed while writing (and checked in _fetch_once), of the bytes now on disk
+    try:
+        os.replace(part, dest)
+    except OSError as exc:
+        raise _write_error(dest, exc) from None
 
 
 class _BackgroundHasher:
@@ -258,11 +388,14 @@ def _resume_state(part: Path, hashers: dict[str, object], chunk_size: int) -> in
     if not part.is_file():
         return 0
     done = 0
-    with open(part, "rb") as fh:
-        while block := fh.read(chunk_size):
-            for h in hashers.values():
-                h.update(block)
-            done += len(block)
+    try:
+        with open(part, "rb") as fh:
+            while block := fh.read(chunk_size):
+                for h in hashers.values():
+                    h.update(block)
+                done += len(block)
+    except OSError as exc:
+        raise _write_error(part, exc) from None
     return done
 
 
@@ -271,30 +404,21 @@ def _fetch_once(session, url: str, part: Path, md5: str | None, sha256: str | No
                 name: str) -> None:
     hashers = _hashers(md5, sha256)
     done = _resume_state(part, hashers, chunk_size)
+    limit = size_limit(size)
     if size is not None and done > size:  # longer than the whole file: it cannot be a prefix of it
-        part.unlink()
+        _remove(part)
         hashers = _hashers(md5, sha256)
         done = 0
     headers = {"Accept-Encoding": "identity"}
     if done:
         headers["Range"] = f"bytes={done}-"
-    resp = session.get(url, headers=headers, stream=True, timeout=timeout, allow_redirects=True)
+    resp = _get(session, url, headers, timeout, name, fix)
     try:
         status = resp.status_code
         if status == 416 and done:  # nothing left to fetch: the .part may be complete already
             _finish(part, hashers, md5, sha256, fix)
             return
-        if status >= 500 or status in (408, 429):
-            raise _Retry(f"HTTP {status}")
-        if status == 404:
-            raise DownloadError(f"{url} was not found (HTTP 404) while fetching {name}: the file may have moved; "
-                                f"try --mirror URL with a copy, or {_by_hand(fix)}")
-        if status in (401, 403):
-            advice = forbidden or f"the server needs a login or an accepted licence: {_by_hand(fix)}"
-            raise DownloadError(f"access to {url} was refused (HTTP {status}) while fetching {name}: {advice}")
-        if status >= 400:
-            raise DownloadError(f"{url} answered HTTP {status} while fetching {name}: try --mirror URL with a copy, "
-                                f"or {_by_hand(fix)}")
+        _check_status(status, url, name, fix, forbidden)
         if done and status == 200:  # the server ignored the Range header: start again from zero
             hashers = _hashers(md5, sha256)
             done = 0
@@ -307,42 +431,80 @@ def _fetch_once(session, url: str, part: Path, md5: str | None, sha256: str | No
         else:
             mode = "wb"
         length = resp.headers.get("Content-Length")
-        total = size if size is not None else (done + int(length) if length and length.isdigit() else None)
-        bar = _progress(name, total, done, quiet, position)
-        hasher = _BackgroundHasher(list(hashers.values()))
+        announced = done + int(length) if length and length.isdigit() else None
+        if limit is not None and announced is not None and announced > limit:
+            raise _too_long(url, name, size, f"{announced} bytes", None)
+        total = size if size is not None else announced
         try:
-            with open(part, mode) as fh:
-                raw = resp.raw
-                while True:
-                    try:
-                        block = raw.read(chunk_size, decode_content=False)
-                    except Exception as exc:  # urllib3 errors: protocol / read time-out / reset
-                        fh.flush()
-                        raise _Retry(str(exc)) from exc
-                    if not block:
-                        break
-                    try:
-                        fh.write(block)
-                    except OSError as exc:
-                        if exc.errno == errno.ENOSPC:
-                            raise _disk_full(part, exc) from None
-                        raise
-                    hasher.update(block)
-                    done += len(block)
-                    bar.update(len(block))
-                hasher.close()
-        except OSError as exc:
-            if exc.errno == errno.ENOSPC:
-                raise _disk_full(part, exc) from None
-            raise
-        finally:
-            hasher.close()
-            bar.close()
+            done = _stream(resp, part, mode, done, limit, hashers, chunk_size,
+                           _progress(name, total, done, quiet, position))
+        except _TooLong:
+            _remove(part)  # more than the whole file: it cannot be a prefix of it
+            raise _too_long(url, name, size, f"more than {limit} bytes", part) from None
         if total is not None and done < total:
             raise _Retry(f"connection closed after {done} of {total} bytes")
     finally:
         resp.close()
     _finish(part, hashers, md5, sha256, fix)
+
+
+def _check_status(status: int, url: str, name: str, fix: str, forbidden: str) -> None:
+    """Raise for an answer that carries no file: _Retry when worth another attempt, else DownloadError."""
+    if status >= 500 or status in (408, 429):
+        raise _Retry(f"HTTP {status}")
+    if status == 404:
+        raise DownloadError(f"{url} was not found (HTTP 404) while fetching {name}: the file may have moved; "
+                            f"try --mirror URL with a copy, or {_by_hand(fix)}")
+    if status in (401, 403):
+        advice = forbidden or f"the server needs a login or an accepted licence: {_by_hand(fix)}"
+        raise DownloadError(f"access to {url} was refused (HTTP {status}) while fetching {name}: {advice}")
+    if status >= 300:
+        raise DownloadError(f"{url} answered HTTP {status} while fetching {name}: try --mirror URL with a copy, "
+                            f"or {_by_hand(fix)}")
+
+
+def _stream(resp, part: Path, mode: str, done: int, limit: int | None, hashers: dict[str, object],
+            chunk_size: int, bar) -> int:
+    """Append (``ab``) or write (``wb``) the body to ``part`` while hashing it; returns the bytes ``part`` holds.
+
+    Raises _TooLong before writing past ``limit``, _Retry on a dropped connection or when ``part`` on disk
+    does not hold exactly the bytes hashed (another writer), DownloadError on a local write failure."""
+    hasher = _BackgroundHasher(list(hashers.values()))
+    try:
+        with open(part, mode) as fh:
+            raw = resp.raw
+            while True:
+                try:
+                    block = raw.read(chunk_size, decode_content=False)
+                except Exception as exc:  # urllib3 errors: protocol / read time-out / reset
+                    fh.flush()
+                    raise _Retry(str(exc)) from exc
+                if not block:
+                    break
+                if limit is not None and done + len(block) > limit:
+                    raise _TooLong()
+                fh.write(block)
+                hasher.update(block)
+                done += len(block)
+                bar.update(len(block))
+        on_disk = part.stat().st_size
+    except OSError as exc:
+        raise _write_error(part, exc) from None
+    finally:
+        hasher.close()
+        bar.close()
+    if on_disk != done:  # someone else wrote to it too: what was hashed is not the file
+        _remove(part)
+        raise _Retry(f"{part} changed while it was written ({on_disk} bytes on disk, {done} written here: another "
+                     f"process writing the same file?); it was removed")
+    return done
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise _write_error(path, exc) from None
 
 
 def _content_range_start(value: str) -> int:
@@ -369,13 +531,15 @@ def download_files(items: Sequence[DownloadItem], *, jobs: int = 2, quiet: bool 
     if not items:
         return []
     jobs = max(1, min(int(jobs), len(items)))
+    for item in items:  # before any folder is made
+        check_source_url(mirror_url(item.url, mirror), Path(item.dest).name, fix)
     # the folders are made here, before any thread starts, and taken back (when still empty) only after all
     # have stopped: a thread that fails at once must not remove a folder another one is about to write into
     created = sorted({d for item in items for d in missing_dirs(Path(item.dest).parent)},
                      key=lambda d: len(d.parts), reverse=True)
-    for item in items:
-        Path(item.dest).parent.mkdir(parents=True, exist_ok=True)
     try:
+        for item in items:
+            _make_dirs(Path(item.dest).parent)
         return _download_all(items, jobs, quiet, mirror, fix, forbidden, kwargs)
     except BaseException:
         remove_empty_dirs(created)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from medhub.core.errors import MedhubError
+from medhub.core.ids import check_file_name
 from medhub.core.registry import DatasetInfo
 
 OPTION = "kaggle"
@@ -157,6 +158,7 @@ def download_kaggle(info: DatasetInfo, dest: Path, quiet: bool = False) -> Path:
         raise MedhubError(f'dataset "{info.id}" has access "kaggle" but no layout_options["kaggle"] with a '
                           '"competition" or "dataset" entry')
     kind, ref = source
+    name = check_file_name(zip_name(kind, ref), f'dataset "{info.id}": the Kaggle {kind} "{ref}"')  # first of all
     api = load_api(info, kind, ref)
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
@@ -169,7 +171,7 @@ def download_kaggle(info: DatasetInfo, dest: Path, quiet: bool = False) -> Path:
         raise
     except Exception as exc:  # the kaggle package raises its own (version-dependent) HTTP errors
         raise _refused(info, kind, ref, http_status(exc), exc) from None
-    path = dest / zip_name(kind, ref)
+    path = dest / name
     if not path.is_file():
         raise MedhubError(f"the kaggle package reported success but {path} is not there; "
                           f"{manual_route(info, kind, ref)}")
@@ -181,9 +183,10 @@ def fetch_kaggle(info: DatasetInfo, target: Path, quiet: bool = False) -> list[d
 
     Returns the ``sources`` entries of the acquisition record. The caller verifies the layout.
     """
-    from medhub.core.acquire import downloads_dir
+    from medhub.core.acquire import DOWNLOADS, downloads_dir
     from medhub.core.extract import extract_archive
     from medhub.core.output import info as log
+    from medhub.core.paths import dataset_dir
 
     kind, ref = kaggle_source(info) or ("", "")
     if not quiet and ref:
@@ -191,5 +194,6 @@ def fetch_kaggle(info: DatasetInfo, target: Path, quiet: bool = False) -> list[d
     path = download_kaggle(info, downloads_dir(info.id), quiet=quiet)
     if not quiet:
         log(f"extracting {path.name}")
-    extract_archive(path, Path(target))
+    own = Path(target) == dataset_dir(info.id)
+    extract_archive(path, Path(target), reserved=(DOWNLOADS,) if own else (), replace=own)
     return [{"file": path.name, "kaggle": {kind: ref}}]

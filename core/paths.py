@@ -83,3 +83,16 @@ def run_dir(run_id: str, where: str = "run id") -> Path:
     check_run_id(run_id, where)
     base = runs_dir()
     return require_inside(base / run_id, base, where)
+
+
+def locks_dir() -> Path:
+    """Folder of the per-dataset lock files (``datasets/.locks``: no dataset id can name it)."""
+    return datasets_dir() / ".locks"
+
+
+def dataset_lock_path(dataset_id: str) -> Path:
+    """The lock file of a dataset id (``decathlon/spleen`` -> ``datasets/.locks/decathlon+spleen.lock``; ``+``
+    never appears in an id), checked like :func:`dataset_dir`."""
+    check_registry_id(dataset_id, "dataset")
+    base = locks_dir()
+    return require_inside(base / f"{dataset_id.replace('/', '+')}.lock", base, f'lock of dataset "{dataset_id}"')

@@ -17,6 +17,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mirror", metavar="URL", help="base URL of a mirror holding the same file names")
     parser.add_argument("--file", metavar="PATH", help="use an archive you fetched by hand (checksum verified when known)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or log lines")
+    parser.epilog = EPILOG
+
+
+EPILOG = ("A second hub download of a dataset waits for the first (MEDHUB_LOCK_TIMEOUT=SECONDS: give up after that "
+          "long). Extraction stops past MEDHUB_MAX_EXTRACT_BYTES (default 1T) or MEDHUB_MAX_EXPANSION times the "
+          "archive's size (default 200); 0 turns a limit off.")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,7 +15,8 @@ from medhub.core.errors import MedhubError
 
 
 class Handler(BaseHTTPRequestHandler):
-    """Serves ``server.files``; ``server.modes[path]`` picks a misbehaviour."""
+    """Serves ``server.files``; ``server.modes[path]`` picks a misbehaviour, ``server.redirects[path]`` answers
+    302 with that Location, ``server.on_request[path]`` runs before the body is sent."""
 
     protocol_version = "HTTP/1.1"
 
@@ -29,6 +30,14 @@ class Handler(BaseHTTPRequestHandler):
             srv.requests.append((path, self.headers.get("Range")))
             mode = srv.modes.get(path, "ok")
             count = srv.hits[path] = srv.hits.get(path, 0) + 1
+        if path in srv.redirects:
+            self.send_response(302)
+            self.send_header("Location", srv.redirects[path])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if path in srv.on_request:
+            srv.on_request[path]()
         if mode == "404" or path not in srv.files:
             return self._status(404)
         if mode == "403":
@@ -51,6 +60,12 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.send_response(200)
         chunk = body[start:]
+        if mode == "no-length":  # the body runs until the connection closes
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(chunk)
+            self.close_connection = True
+            return
         self.send_header("Content-Length", str(len(chunk)))
         self.send_header("Accept-Ranges", "bytes")
         self.end_headers()
@@ -89,6 +104,7 @@ class FileServer:
     def __init__(self):
         self.httpd = QuietServer(("127.0.0.1", 0), Handler)
         self.httpd.files, self.httpd.modes, self.httpd.hits, self.httpd.served = {}, {}, {}, {}
+        self.httpd.redirects, self.httpd.on_request = {}, {}
         self.httpd.requests, self.httpd.lock = [], threading.Lock()
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self.thread.start()

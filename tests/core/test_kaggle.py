@@ -138,3 +138,22 @@ def test_http_status_reads_every_shape():
     assert http_status(HTTPError(404)) == 404
     assert http_status(RuntimeError("403 - Forbidden")) == 403
     assert http_status(RuntimeError("boom")) is None
+
+
+def test_a_kaggle_zip_may_not_plant_markers_or_reach_the_downloads_folder(hub, monkeypatch, tmp_path, token,
+                                                                         medhub_home):
+    make_panda(tmp_path / "src", n_train=5, test_images=False)
+    (tmp_path / "src" / "downloads").mkdir()
+    (tmp_path / "src" / "downloads" / "prostate-cancer-grade-assessment.zip").write_bytes(b"swapped")
+    fake_kaggle(monkeypatch, FakeApi(tmp_path / "src"))
+    code, _, err = hub("download", "panda", "--quiet")
+    assert code == 1 and 'would be written into "downloads"' in err and "prostate-cancer-grade-assessment.zip" in err
+    downloads = medhub_home / "datasets" / "panda" / "downloads"
+    assert (downloads / "prostate-cancer-grade-assessment.zip").read_bytes()[:2] == b"PK"  # Kaggle's zip, untouched
+    (tmp_path / "src" / "downloads" / "prostate-cancer-grade-assessment.zip").unlink()
+    (tmp_path / "src" / "downloads").rmdir()
+    (tmp_path / "src" / ".medhub-link.json").write_text(json.dumps({"path": "/etc"}))
+    code, _, err = hub("download", "panda", "--quiet")
+    assert code == 1 and 'member ".medhub-link.json"' in err and "reserves" in err
+    code, _, err = hub("cases", "panda", "--json")
+    assert code == 1 and "is not downloaded" in err

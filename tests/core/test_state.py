@@ -57,3 +57,81 @@ def test_writing_onto_a_folder_or_an_unwritable_place_names_the_path(tmp_path):
     with pytest.raises(MedhubError, match="cannot write there"):
         write_text_atomic(tmp_path / "file" / "page.html", "x")  # a parent that is a file
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "out"]
+
+
+def test_a_held_dataset_lock_makes_a_second_taker_say_busy_with_the_pid(medhub_home, monkeypatch):
+    from medhub.core.errors import MedhubError
+    from medhub.core.state import dataset_lock
+
+    monkeypatch.setenv("MEDHUB_LOCK_TIMEOUT", "0.2")
+    with dataset_lock("myorg/tiny") as path:
+        assert path == medhub_home / "datasets/.locks/myorg+tiny.lock"
+        assert path.read_text().strip() == str(os.getpid())
+        with pytest.raises(MedhubError) as info:
+            with dataset_lock("myorg/tiny"):  # a second descriptor: flock makes it wait like another process
+                pass
+        text = str(info.value)
+        assert 'dataset "myorg/tiny" is busy' in text and f"pid {os.getpid()}" in text and str(path) in text
+        assert "MEDHUB_LOCK_TIMEOUT" in text
+        with dataset_lock("myorg/other"):  # one lock per dataset: others are free
+            pass
+    assert not (medhub_home / "datasets").exists()  # the lock file and its folders are removed on release
+
+
+def test_a_waiter_says_once_whom_it_waits_for_then_gets_the_lock(medhub_home, capsys):
+    import threading
+    import time
+
+    from medhub.core.state import dataset_lock
+
+    order = []
+    holding, release = threading.Event(), threading.Event()
+
+    def holder():
+        with dataset_lock("myorg/tiny"):
+            holding.set()
+            release.wait(10)
+            order.append("holder done")
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert holding.wait(10)
+    threading.Timer(0.3, release.set).start()
+    t0 = time.monotonic()
+    with dataset_lock("myorg/tiny"):
+        order.append("waiter has it")
+    thread.join(10)
+    err = capsys.readouterr().err
+    assert order == ["holder done", "waiter has it"] and time.monotonic() - t0 >= 0.25
+    assert err.count("waiting for another medhub process") == 1 and f"pid {os.getpid()}" in err, err
+    assert "myorg+tiny.lock" in err and "MEDHUB_LOCK_TIMEOUT=SECONDS" in err
+
+
+def test_without_fcntl_or_msvcrt_no_lock_is_taken(medhub_home, monkeypatch):
+    from medhub.core import state
+
+    monkeypatch.setattr(state, "fcntl", None)
+    monkeypatch.setattr(state, "msvcrt", None)
+    with state.dataset_lock("myorg/tiny"), state.dataset_lock("myorg/tiny"):  # does not wait, does not fail
+        pass
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "inf"])
+def test_a_bad_lock_timeout_names_the_variable(medhub_home, monkeypatch, value):
+    from medhub.core.errors import MedhubError
+    from medhub.core.state import dataset_lock
+
+    monkeypatch.setenv("MEDHUB_LOCK_TIMEOUT", value)
+    with pytest.raises(MedhubError, match=f"MEDHUB_LOCK_TIMEOUT='{value}' is not a number of 0 or more"):
+        with dataset_lock("myorg/tiny"):
+            pass
+
+
+def test_a_lock_for_an_id_outside_the_grammar_is_refused(medhub_home):
+    from medhub.core.errors import MedhubError
+    from medhub.core.state import dataset_lock
+
+    with pytest.raises(MedhubError, match="not valid"):
+        with dataset_lock("../../victim"):
+            pass
+    assert not medhub_home.exists()
