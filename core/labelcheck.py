@@ -109,10 +109,21 @@ def label_problems(info: Any, cases: Iterable[dict[str, Any]], quiet: bool = Fal
     return problems
 
 
-def check_label_values(info: Any, cases: Iterable[dict[str, Any]], root: Path, quiet: bool = False) -> None:
-    """Refuse (MedhubError) a dataset at ``root`` whose label files hold values the card does not declare,
+def folder_label_problems(info: Any, root: Path, quiet: bool = False) -> list[str]:
+    """:func:`label_problems` for every case of every part of the dataset folder ``root`` (parsed with the
+    dataset's layout only when its labels are checked)."""
+    from medhub.core.datasets import parse_dataset
+
+    if allowed_labels(info) is None:
+        return []
+    cases = [case for part in parse_dataset(info.id, root).parts.values() for case in part]
+    return label_problems(info, cases, quiet)
+
+
+def check_label_values(info: Any, root: Path, quiet: bool = False) -> None:
+    """Refuse (MedhubError) a dataset folder ``root`` whose label files hold values the card does not declare,
     naming the first offending files, their values and the card's labels."""
-    problems = label_problems(info, cases, quiet)
+    problems = folder_label_problems(info, root, quiet)
     if problems:
         shown = "\n  ".join(problems[:SHOWN_FILES])
         more = f"\n  ... and {len(problems) - SHOWN_FILES} more file(s)" if len(problems) > SHOWN_FILES else ""

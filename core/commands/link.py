@@ -22,7 +22,6 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from medhub.core.acquire import check_layout
-    from medhub.core.datasets import parse_dataset
     from medhub.core.errors import MedhubError
     from medhub.core.labelcheck import check_label_values
     from medhub.core.plugin_manager import get_registry
@@ -33,8 +32,7 @@ def run(args: argparse.Namespace) -> int:
     if not path.is_dir():
         raise MedhubError(f"hub link {info.id} {args.path}: {path} is not a folder; give the folder holding the data")
     check_layout(info, path, "; fix the folder or give the right one")
-    cases = [c for part in parse_dataset(info.id, path).parts.values() for c in part]
-    check_label_values(info, cases, path, quiet=args.quiet or not sys.stderr.isatty())
+    check_label_values(info, path, quiet=args.quiet or not sys.stderr.isatty())
     mark_linked(info.id, path, {"dataset": info.id, "version": info.version})
     print(f"{info.id}\t{path}")
     return 0

@@ -21,10 +21,9 @@ def verify_dataset(dataset_id: str, quiet: bool = True) -> dict[str, Any]:
     are checksum mismatches, the layout's missing / extra files and label files holding values the card does
     not declare (each label file read once; a progress bar unless ``quiet``)."""
     from medhub.core.acquire import _layout_problems, downloads_dir
-    from medhub.core.datasets import parse_dataset
     from medhub.core.download import file_hashes
     from medhub.core.errors import MedhubError
-    from medhub.core.labelcheck import label_problems
+    from medhub.core.labelcheck import folder_label_problems
     from medhub.core.plugin_manager import get_registry
     from medhub.core.state import require_dataset_root
 
@@ -43,13 +42,12 @@ def verify_dataset(dataset_id: str, quiet: bool = True) -> dict[str, Any]:
         for algo, d in bad.items():
             problems.append(f"{algo} mismatch for {path}: expected {d['expected']}, got {d['actual']}")
     layout = _layout_problems(info, root)
+    problems += layout
     try:
-        cases = [c for part in parse_dataset(info.id, root).parts.values() for c in part]
+        problems += folder_label_problems(info, root, quiet)
     except MedhubError:
         if not layout:
-            raise
-        cases = []  # a folder that does not parse has no cases to check; the layout's problems say why
-    problems += layout + label_problems(info, cases, quiet)
+            raise  # a folder that does not parse has no labels to check; the layout's problems say why
     return {"dataset": info.id, "root": str(root), "archives": archives, "problems": problems, "ok": not problems}
 
 
