@@ -46,16 +46,11 @@ def run_folder(run_id: str, where: str = "RUN_ID") -> Path:
     return folder
 
 
-def best_fix(folder: Path) -> str:
-    """What to do about a damaged ``best.pt`` of the run in ``folder``."""
-    return f"train the run again: hub run --config {folder / 'config.json'}"
-
-
 def best_checkpoint(folder: Path) -> dict[str, Any]:
     """The run's ``checkpoints/best.pt`` (weights and io); a damaged file is a one-line error naming it."""
-    from medhub.core.runner.checkpoints import PREDICT_KEYS, load_checkpoint
+    from medhub.core.runner.checkpoints import PREDICT_KEYS, load_checkpoint, retrain_fix
 
-    return load_checkpoint(folder / "checkpoints" / CHECKPOINT, PREDICT_KEYS, best_fix(folder))
+    return load_checkpoint(folder / "checkpoints" / CHECKPOINT, PREDICT_KEYS, retrain_fix(folder))
 
 
 def load_model(folder: Path, config: dict[str, Any], in_channels: int, out_channels: int,
@@ -67,11 +62,11 @@ def load_model(folder: Path, config: dict[str, Any], in_channels: int, out_chann
     inputs of ``sample_shape`` (batch first); its output comes back on the first device.
     """
     from medhub.core.plugin_manager import get_registry
-    from medhub.core.runner.checkpoints import apply_weights
+    from medhub.core.runner.checkpoints import apply_weights, retrain_fix
 
     model = get_registry().model(config["model"]).build(in_channels, out_channels, **(config.get("model_hparams") or {}))
     path = folder / "checkpoints" / CHECKPOINT
-    apply_weights(model.load_state_dict, best_checkpoint(folder)["model"], path, best_fix(folder))
+    apply_weights(model.load_state_dict, best_checkpoint(folder)["model"], path, retrain_fix(folder))
     model.eval()
     if len(devices) == 1:
         return model.to(devices[0])

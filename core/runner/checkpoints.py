@@ -21,6 +21,11 @@ RESUME_KEYS = ("model", "optimizer", "scheduler", "state", "rng_numpy", "rng_tor
 PREDICT_KEYS = ("model", "io")
 
 
+def retrain_fix(run_dir: Path) -> str:
+    """What to do about a damaged checkpoint of the run in ``run_dir``: train its configuration again."""
+    return f"train the run again: hub run --config {Path(run_dir) / 'config.json'}"
+
+
 def load_reason(err: BaseException) -> str:
     """A short, one-line account of why ``torch.load`` refused a file."""
     import pickle

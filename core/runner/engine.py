@@ -18,7 +18,7 @@ from medhub.core.distributed import DistInfo
 from medhub.core.errors import MedhubError
 from medhub.core.paths import run_dir, runs_dir
 from medhub.core.runner.checkpoints import (PREDICT_KEYS, RESUME_KEYS, apply_weights, load_checkpoint,
-                                            save_checkpoint)
+                                            retrain_fix, save_checkpoint)
 from medhub.core.runner.config import config_hash
 from medhub.core.runner.runs import find_run, read_run_config
 from medhub.core.state import write_json_atomic
@@ -434,7 +434,7 @@ class Trainer:
 
         best = self.run_dir / "checkpoints" / CHECKPOINT_BEST
         if self.main:
-            fix = f"train the run again: hub run --config {self.run_dir / 'config.json'}"
+            fix = retrain_fix(self.run_dir)
             apply_weights(self.core_model.load_state_dict, load_checkpoint(best, PREDICT_KEYS, fix)["model"], best,
                           fix)
         if self.dist.enabled:  # rank 0 read the best weights; the others receive them (no shared disk needed)
