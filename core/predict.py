@@ -16,7 +16,6 @@ regression: one CSV row per case.
 from __future__ import annotations
 
 import csv
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,28 +24,18 @@ from typing import Any
 import numpy as np
 
 from medhub.core.errors import MedhubError
+from medhub.core.runner.runs import read_run_config
 
 CHECKPOINT = "best.pt"
 
 
-def run_folder(run_id: str) -> Path:
+def run_folder(run_id: str, where: str = "RUN_ID") -> Path:
     """``$MEDHUB_HOME/runs/<run_id>`` (or the one run whose id starts with ``run_id``) with its config and best
-    checkpoint; errors say what is missing. The folder's name is the full run id."""
-    from medhub.core.paths import runs_dir
+    checkpoint; errors name ``where`` (the argument) and say what is missing. The folder's name is the full run
+    id; a run id is one folder name inside ``runs/`` (:func:`medhub.core.runner.runs.find_run`)."""
+    from medhub.core.runner.runs import find_run
 
-    folder = runs_dir() / run_id
-    if not (folder / "config.json").is_file() and run_id and "/" not in run_id:
-        # a unique prefix of a run id names that run, as in hub leaderboard show
-        import glob
-
-        from medhub.core.errors import unique_prefix
-
-        found = [p.name for p in runs_dir().glob(f"{glob.escape(run_id)}*") if (p / "config.json").is_file()]
-        match = unique_prefix(run_id, found, str(runs_dir()))
-        if match is not None:
-            folder = runs_dir() / match
-    if not (folder / "config.json").is_file():
-        raise MedhubError(f'no run "{run_id}" in {runs_dir()}; list runs with: hub leaderboard')
+    folder = find_run(run_id, where)
     run_id = folder.name
     if not (folder / "checkpoints" / CHECKPOINT).is_file():
         fix = (f"finish it with: hub run --resume {run_id}" if (folder / "checkpoints" / "last.pt").is_file() else
@@ -57,6 +46,13 @@ def run_folder(run_id: str) -> Path:
     return folder
 
 
+def best_checkpoint(folder: Path) -> dict[str, Any]:
+    """The run's ``checkpoints/best.pt`` (weights and io); a damaged file is a one-line error naming it."""
+    from medhub.core.runner.checkpoints import PREDICT_KEYS, load_checkpoint, retrain_fix
+
+    return load_checkpoint(folder / "checkpoints" / CHECKPOINT, PREDICT_KEYS, retrain_fix(folder))
+
+
 def load_model(folder: Path, config: dict[str, Any], in_channels: int, out_channels: int,
                devices: Sequence[str], sample_shape: Sequence[int] | None = None) -> Any:
     """The run's model with its best weights (``torch.load(weights_only=True)``: no code from the file runs).
@@ -65,13 +61,12 @@ def load_model(folder: Path, config: dict[str, Any], in_channels: int, out_chann
     (:class:`medhub.core.parallel.ModelParallel`, micro-batches of the run's ``split_size``), balanced for
     inputs of ``sample_shape`` (batch first); its output comes back on the first device.
     """
-    import torch
-
     from medhub.core.plugin_manager import get_registry
+    from medhub.core.runner.checkpoints import apply_weights, retrain_fix
 
     model = get_registry().model(config["model"]).build(in_channels, out_channels, **(config.get("model_hparams") or {}))
-    blob = torch.load(folder / "checkpoints" / CHECKPOINT, map_location="cpu", weights_only=True)
-    model.load_state_dict(blob["model"])
+    path = folder / "checkpoints" / CHECKPOINT
+    apply_weights(model.load_state_dict, best_checkpoint(folder)["model"], path, retrain_fix(folder))
     model.eval()
     if len(devices) == 1:
         return model.to(devices[0])
@@ -198,7 +193,7 @@ def predict_run(run_id: str, split: str = "test", out: Path | None = None, tta: 
 
     folder = run_folder(run_id)
     run_id = folder.name
-    config = json.loads((folder / "config.json").read_text())
+    config = read_run_config(folder)
     if dataset is not None and get_registry().dataset(dataset).id != config["dataset"]:
         raise MedhubError(f'run {run_id} was trained on "{config["dataset"]}", not "{dataset}"')
     info = get_registry().dataset(config["dataset"])
@@ -216,7 +211,7 @@ def predict_run(run_id: str, split: str = "test", out: Path | None = None, tta: 
         raise MedhubError(f"--out {out}: cannot use it as the predictions folder ({err.strerror or err}); "
                           "give a folder path (it is created when missing)") from None
     try:
-        io = torch.load(folder / "checkpoints" / CHECKPOINT, map_location="cpu", weights_only=True)["io"]
+        io = best_checkpoint(folder)["io"]
         n_out = int(io["out_channels"])
         seg = info.task == "segmentation"
         pipeline = data.preprocessing(config, info, with_label=False)
@@ -310,7 +305,7 @@ def evaluate_run(run_id: str, split: str = "val", dataset: str | None = None, me
 
     folder = run_folder(run_id)
     run_id = folder.name
-    config = json.loads((folder / "config.json").read_text())
+    config = read_run_config(folder)
     registry = get_registry()
     if dataset is not None and registry.dataset(dataset).id != config["dataset"]:
         raise MedhubError(f'run {run_id} was trained on "{config["dataset"]}", not "{dataset}"; evaluate it with '

@@ -246,12 +246,11 @@ def format_for(info: Any) -> SubmissionFormat:
 
 def validate_package(package: Path, run_id: str) -> list[str]:
     """Problems of ``package`` as a submission of ``run_id``'s dataset (empty list: valid)."""
-    import json
-
     from medhub.core.plugin_manager import get_registry
     from medhub.core.predict import run_folder, split_cases_of
+    from medhub.core.runner.runs import read_run_config
 
-    config = json.loads((run_folder(run_id) / "config.json").read_text())
+    config = read_run_config(run_folder(run_id))
     info = get_registry().dataset(config["dataset"])
     if not zipfile.is_zipfile(package):
         return [f"{package}: not a zip archive"]
@@ -266,10 +265,11 @@ def submit_run(run_id: str, out: Path | None = None, tta: bool = False, device: 
     from medhub.core.download import missing_dirs, remove_empty_dirs
     from medhub.core.plugin_manager import get_registry
     from medhub.core.predict import predict_run, run_folder, split_cases_of
+    from medhub.core.runner.runs import read_run_config
 
     folder = run_folder(run_id)
     run_id = folder.name
-    config = json.loads((folder / "config.json").read_text())
+    config = read_run_config(folder)
     info = get_registry().dataset(config["dataset"])
     fmt = format_for(info)
     if out is not None:

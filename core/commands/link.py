@@ -13,12 +13,17 @@ ORDER = 22
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("id", metavar="ID", help="dataset id or alias")
     parser.add_argument("path", metavar="PATH", help="folder holding the extracted dataset")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar while label files are checked")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Verify the folder against the dataset's layout, then record the link."""
+    """Verify the folder against the dataset's layout and its label values against the card, then record the
+    link."""
+    import sys
+
     from medhub.core.acquire import check_layout
     from medhub.core.errors import MedhubError
+    from medhub.core.labelcheck import check_label_values
     from medhub.core.plugin_manager import get_registry
     from medhub.core.state import mark_linked
 
@@ -27,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     if not path.is_dir():
         raise MedhubError(f"hub link {info.id} {args.path}: {path} is not a folder; give the folder holding the data")
     check_layout(info, path, "; fix the folder or give the right one")
+    check_label_values(info, path, quiet=args.quiet or not sys.stderr.isatty())
     mark_linked(info.id, path, {"dataset": info.id, "version": info.version})
     print(f"{info.id}\t{path}")
     return 0

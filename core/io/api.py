@@ -139,9 +139,11 @@ def read_image(path: Path | str | Sequence[Path | str], **options: Any) -> Image
     except MedhubError:
         raise
     except MemoryError:
-        raise
+        raise MedhubError(f"{p}: not enough memory to read this image; "
+                          "free memory, or read it on a machine with more") from None
     except Exception as exc:
-        detail = f"{type(exc).__name__}: {exc}".strip()
+        detail = " ".join(f"{type(exc).__name__}: {exc}".split())  # one line: ITK's messages span several
+        detail = detail if len(detail) <= 300 else detail[:297] + "..."
         raise MedhubError(f"{p}: cannot read image ({detail}); the file may be truncated or corrupt - "
                           "re-download or re-export it") from exc
     return _validate(image, p)

@@ -41,9 +41,12 @@ def image_from_sitk(img, path: Path, fmt: str, lps: bool = True) -> Image:
 
 
 def read_itk(path: Path) -> Image:
-    """Read .mha/.mhd/.nrrd (geometry converted from LPS to RAS) or .png/.jpg (no patient frame)."""
+    """Read .mha/.mhd/.nrrd (geometry converted from LPS to RAS) or .png/.jpg (no patient frame). The sizes the
+    header declares are checked against the file first (:mod:`medhub.core.io.headers`): nothing is allocated
+    for a file too short for them, nor for a picture with more pixels than medhub's limit."""
     import SimpleITK as sitk
 
+    check_declared_sizes(path)
     img = sitk.ReadImage(str(path))
     fmt = path.suffix.lower().lstrip(".")
     picture = is_picture(path)
@@ -51,6 +54,19 @@ def read_itk(path: Path) -> Image:
     if picture:  # pictures: origin 0, axes along +x/+y, whatever the reader guessed
         out.affine = np.diag(list(out.spacing) + [1.0])
     return out
+
+
+def check_declared_sizes(path: Path) -> None:
+    """The header check for ``path``'s format (MetaImage, NRRD, PNG / JPEG), before SimpleITK reads it."""
+    from medhub.core.io import headers
+
+    suffix = path.suffix.lower()
+    if suffix in (".mha", ".mhd"):
+        headers.check_metaimage(path)
+    elif suffix in (".nrrd", ".nhdr"):
+        headers.check_nrrd(path)
+    elif is_picture(path):
+        headers.check_picture(path)
 
 
 def _picture_dtype(data: np.ndarray, path: Path, jpeg: bool) -> np.ndarray:

@@ -3,23 +3,43 @@
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 
 import numpy as np
 
 from medhub.core.errors import MedhubError
+from medhub.core.io.headers import refuse_short
 from medhub.core.io.image import Image
 
 
-def gunzip(raw: bytes, path: Path) -> bytes:
-    """Decompress a (possibly multi-member) gzip stream in one go; a truncated stream is an error."""
+HEADER_BYTES = 544  # a NIfTI-2 header (540 bytes) and its extension flag; NIfTI-1 needs 348 + 4
+DATA_MAGICS = (b"n+1", b"n+2")  # header and voxels in one file (ni1/ni2 pairs keep the voxels in a .img)
+
+
+def gzip_slack(declared: int) -> int:
+    """How many bytes a ``.nii.gz`` may decompress to beyond what its header declares before medhub stops."""
+    return max(1 << 20, declared // 8)
+
+
+def gunzip(raw: bytes, path: Path, limit: int | None = None) -> bytes:
+    """Decompress a (possibly multi-member) gzip stream in one go; a truncated stream is an error, and so is
+    one that would decompress to more than ``limit`` bytes (decompression stops there: a gzip bomb never
+    materialises)."""
     import zlib
 
-    pieces = []
+    pieces: list[bytes] = []
+    total = 0
     while raw:
         d = zlib.decompressobj(31)
-        pieces.append(d.decompress(raw))
-        pieces.append(d.flush())
+        room = 0 if limit is None else limit - total + 1  # zlib: 0 = no bound
+        piece = d.decompress(raw, room)
+        if limit is not None and (d.unconsumed_tail or total + len(piece) > limit):
+            raise MedhubError(f"{path}: decompresses to more than the {limit:,} bytes its header allows for "
+                              "(stopped there); the file is damaged or not a plain NIfTI file: re-download or "
+                              "re-export it")
+        pieces += [piece, d.flush()]
+        total += len(pieces[-2]) + len(pieces[-1])
         if not d.eof:
             raise MedhubError(f"{path}: the gzip stream ends early (file truncated); re-download or re-export it")
         raw = d.unused_data
@@ -27,15 +47,61 @@ def gunzip(raw: bytes, path: Path) -> bytes:
     return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
 
+def header_of(head: bytes):
+    """The nibabel NIfTI-1 / NIfTI-2 header at the start of ``head`` whose voxels follow it in the same file,
+    or None (another format, a header/.img pair, a header nibabel cannot read: nibabel.load explains)."""
+    import nibabel as nib
+
+    for size, cls in ((348, nib.Nifti1Header), (540, nib.Nifti2Header)):
+        if len(head) >= size and size in (int.from_bytes(head[:4], "little"), int.from_bytes(head[:4], "big")):
+            try:
+                hdr = cls.from_fileobj(io.BytesIO(head[:size + 4]), check=False)
+                if hdr["magic"].item() in DATA_MAGICS:
+                    hdr.get_data_shape(), hdr.get_data_dtype(), hdr.get_data_offset()
+                    return hdr
+            except Exception:  # noqa: BLE001 - a header nibabel cannot read: nibabel.load says why
+                return None
+    return None
+
+
+def declared_size(hdr) -> int:
+    """Bytes a file must hold for ``hdr``: the voxel offset plus voxel count x item size."""
+    count = math.prod(int(n) for n in hdr.get_data_shape())
+    return int(hdr.get_data_offset()) + count * int(hdr.get_data_dtype().itemsize)
+
+
+def check_declared_size(hdr, actual: int, path: Path, holds: str) -> None:
+    """Refuse (before anything is allocated) a file holding fewer bytes than its header declares."""
+    declared = declared_size(hdr)
+    if actual < declared:
+        shape = tuple(int(n) for n in hdr.get_data_shape())
+        refuse_short(path, shape, str(hdr.get_data_dtype()), declared, actual, holds)
+
+
 def _read_gz_fast(path: Path):
     """(array, affine) of a NIfTI-1 ``.nii.gz`` decompressed in one call (about 2x faster than streaming),
-    or None when the file is something else (NIfTI-2...) and the plain nibabel path should handle it."""
+    or None when the file is something else (NIfTI-2...) and the plain nibabel path should handle it.
+
+    The header is read first: decompression stops once the output outgrows what it declares (plus
+    :func:`gzip_slack`), and a stream shorter than it declares is refused before any voxel array exists."""
+    import zlib
+
     import nibabel as nib
     from nibabel.volumeutils import apply_read_scaling
 
-    data = gunzip(path.read_bytes(), path)
-    if len(data) < 348 or 348 not in (int.from_bytes(data[:4], "little"), int.from_bytes(data[:4], "big")):
-        return None  # NIfTI-2 (540-byte header) or not NIfTI at all: nibabel.load decides, without header warnings
+    raw = path.read_bytes()
+    try:
+        head = zlib.decompressobj(31).decompress(raw, HEADER_BYTES)
+    except zlib.error:
+        return None  # not gzip at all: nibabel.load explains
+    checked = header_of(head)
+    if checked is None:
+        return None  # not NIfTI, or a header/.img pair: nibabel.load decides, without header warnings
+    declared = declared_size(checked)
+    data = gunzip(raw, path, limit=declared + gzip_slack(declared))
+    check_declared_size(checked, len(data), path, "decompresses to")
+    if isinstance(checked, nib.Nifti2Header):
+        return None  # NIfTI-2: nibabel.load reads it (no more bytes than were just checked)
     try:
         hdr = nib.Nifti1Header.from_fileobj(io.BytesIO(data[:352]), check=True)
         affine = np.asarray(hdr.get_best_affine(), dtype=np.float64)
@@ -47,9 +113,6 @@ def _read_gz_fast(path: Path):
     dtype = hdr.get_data_dtype()
     offset = int(hdr.get_data_offset())
     count = int(np.prod(shape)) if shape else 0
-    if len(data) < offset + count * dtype.itemsize:
-        raise MedhubError(f"{path}: voxel data is shorter than the header says ({len(data) - offset} of "
-                          f"{count * dtype.itemsize} bytes; file truncated); re-download or re-export it")
     arr = np.frombuffer(data, dtype=dtype, count=count, offset=offset).reshape(shape, order="F")
     slope, inter = hdr.get_slope_inter()
     scaled = apply_read_scaling(arr, slope, inter)
@@ -57,6 +120,14 @@ def _read_gz_fast(path: Path):
     if arr.dtype.byteorder not in ("=", "|"):
         arr = arr.astype(arr.dtype.newbyteorder("="))
     return arr, affine
+
+
+def check_nii_length(path: Path) -> None:
+    """Refuse an uncompressed ``.nii`` shorter than its header declares, before nibabel allocates the voxels."""
+    with open(path, "rb") as fh:
+        hdr = header_of(fh.read(HEADER_BYTES))
+    if hdr is not None:
+        check_declared_size(hdr, path.stat().st_size, path, "holds")
 
 
 def read_nifti(path: Path) -> Image:
@@ -67,6 +138,8 @@ def read_nifti(path: Path) -> Image:
     if fast is not None:
         data, affine = fast
     else:
+        if not path.name.lower().endswith(".gz"):
+            check_nii_length(path)
         img = nib.load(str(path))
         if not hasattr(img, "affine"):  # CIFTI-2 and other non-grid data nibabel reads from .nii files
             kind = "a CIFTI-2 file" if type(img).__name__ == "Cifti2Image" else f"read by nibabel as {type(img).__name__}"

@@ -53,12 +53,16 @@ def preprocessing(config: dict[str, Any], info: DatasetInfo, with_label: bool) -
 
 def prepare(cases: list[dict[str, Any]], config: dict[str, Any], info: DatasetInfo, desc: str,
             quiet: bool = False) -> list[Prepared]:
-    """Run the deterministic pipeline over ``cases`` (through the on-disk cache when enabled)."""
+    """Run the deterministic pipeline over ``cases`` (through the on-disk cache when enabled). A segmentation
+    label map holding values the card's ``labels`` do not declare is refused, naming its file
+    (:func:`medhub.core.labelcheck.check_prepared_label`), before training could fail on it."""
     from tqdm.auto import tqdm
 
     from medhub.core.cache import PreprocessCache
+    from medhub.core.labelcheck import allowed_labels, check_prepared_label
 
     seg = info.task == "segmentation"
+    allowed = allowed_labels(info)  # label values the card declares; others would end in an index error
     cache = PreprocessCache() if config.get("cache", True) else None
     out = []
     for case in tqdm(cases, desc=desc, unit="case", disable=quiet, leave=False):
@@ -75,6 +79,7 @@ def prepare(cases: list[dict[str, Any]], config: dict[str, Any], info: DatasetIn
             label = case["label"]
             if seg:
                 target = compact_labels(np.asarray(done["label"]))
+                check_prepared_label(target, case, info, allowed)
             elif isinstance(label, (list, tuple)):
                 target = np.asarray(label, dtype=np.float32)  # multi-label: one 0/1 per class
             else:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import platform
 import secrets
 import subprocess
@@ -17,12 +16,16 @@ import numpy as np
 
 from medhub.core.distributed import DistInfo
 from medhub.core.errors import MedhubError
-from medhub.core.paths import runs_dir
+from medhub.core.paths import run_dir, runs_dir
+from medhub.core.runner.checkpoints import (PREDICT_KEYS, RESUME_KEYS, apply_weights, load_checkpoint,
+                                            retrain_fix, save_checkpoint)
 from medhub.core.runner.config import config_hash
+from medhub.core.runner.runs import find_run, read_run_config
 from medhub.core.state import write_json_atomic
 
 CHECKPOINT_LAST = "last.pt"
 CHECKPOINT_BEST = "best.pt"
+MAX_SLUG = 200 - len("YYYYmmdd-HHMMSS--abcdef")
 
 
 @dataclass
@@ -45,8 +48,9 @@ def now_iso() -> str:
 
 
 def new_run_id(config: dict[str, Any]) -> str:
-    """``YYYYmmdd-HHMMSS-<dataset>-<model>-<6 hex>``."""
-    slug = f"{config['dataset']}-{config['model']}".replace("/", "-")
+    """``YYYYmmdd-HHMMSS-<dataset>-<model>-<6 hex>``, the middle part shortened so that the id stays within the
+    run-id grammar's 200 characters (:mod:`medhub.core.ids`)."""
+    slug = f"{config['dataset']}-{config['model']}".replace("/", "-")[:MAX_SLUG]
     return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{slug}-{secrets.token_hex(3)}"
 
 
@@ -190,7 +194,6 @@ class Trainer:
                                 self.dist) if self.dist.enabled else None
         if not self.main:
             return path
-        path.parent.mkdir(parents=True, exist_ok=True)
         blob = {
             "model": self.core_model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(), "state": self.state.__dict__,
@@ -201,20 +204,28 @@ class Trainer:
             "io": {"in_channels": self.in_channels, "out_channels": self.out_channels, "multilabel": self.multilabel},
             "ranks": ranks,
         }
-        tmp = path.with_suffix(".tmp")
-        torch.save(blob, tmp)
-        os.replace(tmp, path)
-        return path
+        return save_checkpoint(blob, path, self._kept_after_failed_write())
+
+    def _kept_after_failed_write(self) -> str:
+        """What a failed checkpoint write leaves the user: the last good checkpoint and how to go on."""
+        last = self.run_dir / "checkpoints" / CHECKPOINT_LAST
+        if last.is_file():
+            return (f"the run's last good checkpoint {last} is kept as it was: free some space (or make "
+                    f"{self.run_dir} writable), then continue with hub run --resume {self.run_id}")
+        return ("no epoch's checkpoint had been written, so nothing of the run is kept: free some space (or make "
+                f"{runs_dir()} writable) and start the run again")
 
     def restore(self, path: Path) -> None:
         """Continue exactly where a checkpoint stopped (weights, optimizer, schedule, RNG, epoch)."""
         import torch
 
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-        self.core_model.load_state_dict(blob["model"])
-        self.optimizer.load_state_dict(blob["optimizer"])
-        self.scheduler.load_state_dict(blob["scheduler"])
-        self.state = RunState(**blob["state"])
+        fix = (f"the run cannot continue from it: start it again with hub run --config "
+               f"{self.run_dir / 'config.json'}")
+        blob = load_checkpoint(path, RESUME_KEYS, fix)
+        apply_weights(self.core_model.load_state_dict, blob["model"], path, fix)
+        apply_weights(self.optimizer.load_state_dict, blob["optimizer"], path, fix)
+        apply_weights(self.scheduler.load_state_dict, blob["scheduler"], path, fix)
+        apply_weights(lambda state: setattr(self, "state", RunState(**state)), blob["state"], path, fix)
         own = blob.get("ranks")
         own = own[self.dist.rank] if own and len(own) == self.dist.world_size else blob
         self.rng.bit_generator.state = own["rng_numpy"]
@@ -423,7 +434,9 @@ class Trainer:
 
         best = self.run_dir / "checkpoints" / CHECKPOINT_BEST
         if self.main:
-            self.core_model.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["model"])
+            fix = retrain_fix(self.run_dir)
+            apply_weights(self.core_model.load_state_dict, load_checkpoint(best, PREDICT_KEYS, fix)["model"], best,
+                          fix)
         if self.dist.enabled:  # rank 0 read the best weights; the others receive them (no shared disk needed)
             import torch.distributed
 
@@ -549,24 +562,41 @@ def run(config: dict[str, Any], quiet: bool = False, stop_after_epochs: int | No
 
     dist = init_from_env(str(config.get("device", "cpu")))
     run_id = _shared(run_id or new_run_id(config), dist)  # one run id for all ranks: rank 0's
-    run_dir = runs_dir() / run_id
+    folder = run_dir(run_id, "run id")
+    created = not folder.exists()
     if dist.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(run_dir / "config.json", config)
-        write_json_atomic(run_dir / "run.json", {"run_id": run_id, "created": now_iso(),
-                                                  "world_size": dist.world_size})
+        start_run_folder(folder, config, dist.world_size, created)
     barrier(dist)
     try:
-        trainer = Trainer(config, run_dir, quiet=quiet, dist=dist)
+        trainer = Trainer(config, folder, quiet=quiet, dist=dist)
         return _drive(trainer, stop_after_epochs, resume_from=None)
     except BaseException:
         # A run that failed (or was interrupted) before its first checkpoint leaves nothing to resume: its
         # folder goes, so the runs folder never holds a half-written run.
-        if dist.is_main and not (run_dir / "checkpoints" / CHECKPOINT_LAST).is_file():
+        if dist.is_main and created and not (folder / "checkpoints" / CHECKPOINT_LAST).is_file():
             import shutil
 
-            shutil.rmtree(run_dir, ignore_errors=True)
+            shutil.rmtree(folder, ignore_errors=True)
         raise
+
+
+def start_run_folder(folder: Path, config: dict[str, Any], world_size: int, created: bool) -> None:
+    """Write the run's ``config.json`` and ``run.json`` into ``folder`` (made when missing). A read-only or full
+    disk is a one-line MedhubError naming the folder; a folder this call made is removed again."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(folder / "config.json", config)
+        write_json_atomic(folder / "run.json", {"run_id": folder.name, "created": now_iso(), "world_size": world_size})
+    except (OSError, MedhubError) as err:
+        if created:
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
+        if isinstance(err, MedhubError):
+            raise
+        raise MedhubError(f"cannot create the run folder {folder} ({err.strerror or err}); runs are written under "
+                          f"{runs_dir()}: make it writable or free some space, or set MEDHUB_HOME to a writable "
+                          "folder") from None
 
 
 def _shared(value: Any, dist: DistInfo) -> Any:
@@ -581,36 +611,31 @@ def _shared(value: Any, dist: DistInfo) -> Any:
 
 
 def resume(run_id: str, quiet: bool = False, stop_after_epochs: int | None = None) -> dict[str, Any] | None:
-    """Continue an interrupted run from its last checkpoint."""
-    import json
-
-    run_dir = runs_dir() / run_id
-    last = run_dir / "checkpoints" / CHECKPOINT_LAST
-    if not (run_dir / "config.json").is_file():
-        raise MedhubError(f'--resume {run_id}: no run folder {run_dir}; list runs with: hub leaderboard')
+    """Continue an interrupted run (its id, or a unique prefix of it, under ``runs/``) from its last checkpoint."""
+    folder = find_run(run_id, "--resume")
+    run_id = folder.name
+    last = folder / "checkpoints" / CHECKPOINT_LAST
     if not last.is_file():
         raise MedhubError(f"--resume {run_id}: no checkpoint {last} (the run stopped before its first epoch ended); "
                           "start it again with hub run")
-    if (run_dir / "result.json").is_file():
-        raise MedhubError(f"--resume {run_id}: the run has completed (its record: {run_dir / 'result.json'}); "
+    if (folder / "result.json").is_file():
+        raise MedhubError(f"--resume {run_id}: the run has completed (its record: {folder / 'result.json'}); "
                           f"see it with hub leaderboard show {run_id}, or train it again with hub reproduce {run_id}")
-    config = json.loads((run_dir / "config.json").read_text())
+    config = read_run_config(folder)
     from medhub.core.distributed import init_from_env, require_world_size
 
-    started = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").is_file() else {}
+    started = read_run_config(folder, "run.json") if (folder / "run.json").is_file() else {}
     if "world_size" in started:  # runs started before medhub recorded it are resumed as launched
         require_world_size(int(started["world_size"]), run_id, f"run --resume {run_id}")
 
-    trainer = Trainer(config, run_dir, quiet=quiet, dist=init_from_env(str(config.get("device", "cpu"))))
+    trainer = Trainer(config, folder, quiet=quiet, dist=init_from_env(str(config.get("device", "cpu"))))
     return _drive(trainer, stop_after_epochs, resume_from=last)
 
 
 def _drive(trainer: Trainer, stop_after_epochs: int | None, resume_from: Path | None) -> dict[str, Any] | None:
-    import json
-
     from medhub.core.distributed import barrier, cleanup
 
-    meta = json.loads((trainer.run_dir / "run.json").read_text())
+    meta = read_run_config(trainer.run_dir, "run.json")
     try:
         t0 = time.perf_counter()
         trainer.setup()

@@ -8,7 +8,7 @@ MONAI publishes in ``monai/apps/datasets.py``. Each archive holds ``TaskNN_Name/
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from medhub.core.errors import MedhubError
@@ -135,6 +135,63 @@ def case_id(path: str) -> str:
     return name
 
 
+def path_problem(value: Any, where: str) -> str | None:
+    """Why ``value`` (dataset.json's ``where``, e.g. ``training[3].image``) is not a path inside the task folder,
+    or None. Paths are relative to the folder holding dataset.json; an absolute path or one climbing out of
+    the folder with ``..`` is refused (checked on the text, so a linked sub-folder stays usable)."""
+    if not isinstance(value, str) or not value.strip():
+        return f"{where} is {json.dumps(value)}, not a file path"
+    text = value.replace("\\", "/")
+    if text.startswith("/") or PureWindowsPath(value).drive:
+        return f'{where} "{value}" is an absolute path; dataset.json paths are relative to its folder'
+    depth = 0
+    for part in PurePosixPath(text).parts:
+        depth += -1 if part == ".." else 0 if part == "." else 1
+        if depth < 0:
+            return f'{where} "{value}" points outside the task folder; dataset.json paths stay inside its folder'
+    return None
+
+
+def count_problem(meta: dict[str, Any], key: str, count: int, path: Path) -> str | None:
+    """Why dataset.json's ``key`` (``numTraining`` / ``numTest``) disagrees with the ``count`` entries it lists."""
+    if key not in meta:
+        return None
+    value = meta[key]
+    number = value if isinstance(value, int) and not isinstance(value, bool) else (
+        int(value) if isinstance(value, str) and value.strip().isdigit() else None)
+    if number is None:
+        return f"{path}: {key} is {json.dumps(value)}, not a whole number; fix dataset.json"
+    return f"dataset.json says {key}={value} but lists {count}" if number != count else None
+
+
+def listed_entries(meta: dict[str, Any]) -> tuple[list[dict[str, str]], list[str], list[str]]:
+    """dataset.json's training pairs (``{"image", "label"}``) and test images as its text gives them, and the
+    problems of the entries that are not usable (left out of the first two)."""
+    problems: list[str] = []
+    train: list[dict[str, str]] = []
+    for i, pair in enumerate(meta["training"]):
+        if not isinstance(pair, dict) or "image" not in pair or "label" not in pair:
+            problems.append(f'training[{i}] needs "image" and "label"')
+            continue
+        bad = [p for p in (path_problem(pair[k], f"training[{i}].{k}") for k in ("image", "label")) if p]
+        problems += bad
+        if not bad:
+            train.append({"image": pair["image"], "label": pair["label"]})
+    tests = meta.get("test", [])
+    if not isinstance(tests, list):
+        return train, [], problems + [f"test is {json.dumps(tests)[:40]}, not a list of image paths"]
+    test: list[str] = []
+    for i, entry in enumerate(tests):
+        if isinstance(entry, dict) and "image" not in entry:
+            problems.append(f'test[{i}] needs "image"')
+            continue
+        rel = entry["image"] if isinstance(entry, dict) else entry
+        bad = path_problem(rel, f"test[{i}]" + (".image" if isinstance(entry, dict) else ""))
+        problems += [bad] if bad else []
+        test += [] if bad else [rel]
+    return train, test, problems
+
+
 def _resolve(task_root: Path, rel: str) -> Path:
     return (task_root / rel).resolve()
 
@@ -145,21 +202,21 @@ def parse_decathlon(root: Path, info: DatasetInfo | None = None) -> dict[str, li
     Paths are absolute. Multi-channel (4D) images stay one file; ``modality`` and ``labels`` of the
     dataset.json are kept on every case. macOS ``._*`` files are never cases. A test image gets a
     ``label`` when ``labelsTs/<same name>`` exists (synthetic data, or a user scoring the test split).
+    An entry that is no path inside the task folder (a number, ``../``, an absolute path) is an error
+    naming dataset.json and the entry.
     """
     task_root = find_task_root(root, info)
     meta = read_dataset_json(task_root)
+    pairs, images, problems = listed_entries(meta)
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise MedhubError(f"{task_root / 'dataset.json'}: {'; '.join(problems[:3])}{more}; fix dataset.json")
     common = {"modality": meta.get("modality", {}), "labels": meta.get("labels", {})}
-    train = []
-    for i, pair in enumerate(meta["training"]):
-        if not isinstance(pair, dict) or "image" not in pair or "label" not in pair:
-            raise MedhubError(f'{task_root / "dataset.json"}: training[{i}] needs "image" and "label"')
-        if case_id(pair["image"]).startswith("._"):
-            continue
-        train.append({"id": case_id(pair["image"]), "image": _resolve(task_root, pair["image"]),
-                      "label": _resolve(task_root, pair["label"]), **common})
+    train = [{"id": case_id(pair["image"]), "image": _resolve(task_root, pair["image"]),
+              "label": _resolve(task_root, pair["label"]), **common}
+             for pair in pairs if not case_id(pair["image"]).startswith("._")]
     test = []
-    for entry in meta.get("test", []):
-        rel = entry["image"] if isinstance(entry, dict) else entry
+    for rel in images:
         if case_id(rel).startswith("._"):
             continue
         case = {"id": case_id(rel), "image": _resolve(task_root, rel), **common}
@@ -197,6 +254,9 @@ def verify_decathlon(root: Path, info: DatasetInfo | None = None) -> list[str]:
     identity = identity_problems(meta, info, task_root / "dataset.json")
     if identity:
         return identity
+    entries = listed_entries(meta)[2]
+    if entries:
+        return [f"{task_root / 'dataset.json'}: {problem}" for problem in entries]
     parts = parse_decathlon(root, info)
     problems = []
     named = set()
@@ -214,7 +274,5 @@ def verify_decathlon(root: Path, info: DatasetInfo | None = None) -> list[str]:
                     continue
                 problems.append(f"extra file not listed in dataset.json: {path}")
     expected = {"numTraining": len(parts["train"]), "numTest": len(parts["test"])}
-    for key, count in expected.items():
-        if key in meta and int(meta[key]) != count:
-            problems.append(f"dataset.json says {key}={meta[key]} but lists {count}")
-    return problems
+    counts = [count_problem(meta, key, count, task_root / "dataset.json") for key, count in expected.items()]
+    return problems + [problem for problem in counts if problem]

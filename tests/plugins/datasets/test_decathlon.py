@@ -148,3 +148,55 @@ def test_a_moved_link_target_is_named_with_the_fix(hub, task, tmp_path):
     assert str(folder.resolve()) in json.loads(hub("info", "decathlon/spleen", "--json")[1])["broken_link"]
     assert hub("link", "decathlon/spleen", moved)[0] == 0
     assert len(json.loads(hub("cases", "decathlon/spleen", "--split", "all", "--json")[1])) == 7
+
+
+def rewrite_dataset_json(folder, change) -> None:
+    meta = json.loads((folder / "dataset.json").read_text())
+    change(meta)
+    (folder / "dataset.json").write_text(json.dumps(meta))
+
+
+MALFORMED = {
+    "numTraining is not a number": (lambda m: m.update(numTraining="abc"), 'numTraining is "abc", not a whole number'),
+    "a test entry without image": (lambda m: m["test"].append({"label": "./labelsTs/x.nii.gz"}), 'test[2] needs "image"'),
+    "a non-string path": (lambda m: m["training"][1].update(image=5), "training[1].image is 5, not a file path"),
+    "a null test path": (lambda m: m["test"].append(None), "test[2] is null, not a file path"),
+    "a training path climbing out": (lambda m: m["training"][0].update(label="../../outside/label.nii.gz"),
+                                     'training[0].label "../../outside/label.nii.gz" points outside the task folder'),
+    "a test path climbing out": (lambda m: m["test"].append("./imagesTs/../../x.nii.gz"),
+                                 'test[2] "./imagesTs/../../x.nii.gz" points outside the task folder'),
+    "an absolute training path": (lambda m: m["training"][2].update(image="/etc/passwd"),
+                                  'training[2].image "/etc/passwd" is an absolute path'),
+    "a test list that is no list": (lambda m: m.update(test="imagesTs"), 'test is "imagesTs", not a list'),
+}
+
+
+@pytest.mark.parametrize("change, words", list(MALFORMED.values()), ids=list(MALFORMED))
+def test_a_malformed_dataset_json_is_reported_by_link_verify_and_cases(hub, task, medhub_home, change, words):
+    folder, _ = task
+    assert hub("link", "decathlon/spleen", folder)[0] == 0  # a good copy, linked; then dataset.json is damaged
+    rewrite_dataset_json(folder, change)
+    code, out, err = hub("verify", "decathlon/spleen")
+    assert code == 1 and words in out and str(folder / "dataset.json") in out and "Traceback" not in err, (out, err)
+    code, _, err = hub("cases", "decathlon/spleen")
+    if "numTraining" in words:  # a wrong count leaves every case usable: only verify and link report it
+        assert code == 0, err
+    else:
+        assert code == 1 and words in err and len(err.strip().splitlines()) == 1, err
+    (medhub_home / "datasets" / "decathlon" / "spleen" / ".medhub-link.json").unlink()
+    code, _, err = hub("link", "decathlon/spleen", folder)
+    assert code == 1 and words in err and "Traceback" not in err, err
+    assert not (medhub_home / "datasets" / "decathlon" / "spleen" / ".medhub-link.json").exists()
+
+
+def test_a_linked_sub_folder_and_dotted_paths_inside_the_task_stay_usable(hub, task, tmp_path):
+    folder, _ = task
+    elsewhere = tmp_path / "big-disk" / "imagesTs"
+    elsewhere.parent.mkdir()
+    (folder / "imagesTs").rename(elsewhere)
+    (folder / "imagesTs").symlink_to(elsewhere)  # the user keeps the test images on another disk
+    rewrite_dataset_json(folder, lambda m: m["training"][0].update(image="./imagesTr/../imagesTr/tiny_0.nii.gz"))
+    code, _, err = hub("link", "decathlon/spleen", folder)
+    assert code == 0, err
+    code, out, _ = hub("cases", "decathlon/spleen", "--split", "test", "--json")
+    assert code == 0 and len(json.loads(out)) == 2
