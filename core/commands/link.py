@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from medhub.core.errors import MedhubError
     from medhub.core.labelcheck import check_label_values
     from medhub.core.plugin_manager import get_registry
-    from medhub.core.state import mark_linked
+    from medhub.core.state import dataset_lock, mark_linked
 
     info = get_registry().dataset(args.id)
     path = Path(args.path).expanduser().resolve()
@@ -33,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
         raise MedhubError(f"hub link {info.id} {args.path}: {path} is not a folder; give the folder holding the data")
     check_layout(info, path, "; fix the folder or give the right one")
     check_label_values(info, path, quiet=args.quiet or not sys.stderr.isatty())
-    mark_linked(info.id, path, {"dataset": info.id, "version": info.version})
+    with dataset_lock(info.id):  # not while a hub download of the same dataset writes its markers
+        mark_linked(info.id, path, {"dataset": info.id, "version": info.version})
     print(f"{info.id}\t{path}")
     return 0
