@@ -57,10 +57,9 @@ def main() -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     import numpy as np
-
     from medhub.core.runner import config as cfg
     from medhub.core.runner.batches import BatchFeed
-    from medhub.core.runner.engine import Trainer
+    from medhub.core.runner.trainer import Trainer
 
     config = cfg.resolve(None, {"device": "cpu", "patch_size": [args.patch] * 3, "batch_size": args.batch,
                                 "epochs": 1, "steps_per_epoch": 1})

@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    from medhub.core import download
+    from medhub.core.acquire import http as download
 
     work = Path(tempfile.mkdtemp(prefix="medhub-bench-"))
     try:

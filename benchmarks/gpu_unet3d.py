@@ -24,7 +24,6 @@ SPLEEN_UNET = {"channels": [16, 32, 64, 128, 256], "strides": [2, 2, 2, 2], "num
 def plain_loop(model, batch: int, patch: int, steps: int, amp: bool) -> float:
     """fp32 (or fp16-AMP) reference loop on random tensors already on the GPU. Returns samples/s."""
     import torch
-
     from medhub.core.runner.losses import build_loss
 
     loss_fn = build_loss("dice_ce")
@@ -61,7 +60,7 @@ def main() -> None:
     os.environ.setdefault("MEDHUB_HOME", tempfile.mkdtemp(prefix="medhub-bench-"))
     from medhub.core.plugin_manager import get_registry
     from medhub.core.runner import config as cfg
-    from medhub.core.runner.engine import Trainer
+    from medhub.core.runner.trainer import Trainer
 
     info = get_registry().model("unet3d")
     torch.backends.cudnn.benchmark = True  # the runner turns the autotuner on: the references get it too

@@ -67,8 +67,14 @@ def run_monai(cases: list[dict]) -> float | None:
     """Seconds for MONAI's chain over all cases, or None when MONAI is not importable."""
     try:
         import torch
-        from monai.transforms import (Compose, EnsureChannelFirstd, LoadImaged, Orientationd, ScaleIntensityRanged,
-                                      Spacingd)
+        from monai.transforms import (
+            Compose,
+            EnsureChannelFirstd,
+            LoadImaged,
+            Orientationd,
+            ScaleIntensityRanged,
+            Spacingd,
+        )
     except Exception as exc:  # noqa: BLE001 - any import problem means: no reference
         print(f"MONAI is not importable ({type(exc).__name__}: {exc}); reporting medhub only. "
               "Install it with: pip install monai --no-deps", file=sys.stderr)
@@ -96,8 +102,8 @@ def main() -> int:
         torch.set_num_threads(1)
     except ImportError:
         pass
-    from medhub.core.cache import PreprocessCache
-    from medhub.core.transforms import CTWindow, Compose, LoadImage, Reorient, Resample, ToArrays
+    from medhub.core.data.cache import PreprocessCache
+    from medhub.core.transforms import Compose, CTWindow, LoadImage, Reorient, Resample, ToArrays
 
     pipeline = Compose([LoadImage(), Reorient("RAS"), Resample(SPACING), CTWindow(*WINDOW), ToArrays()])
     with tempfile.TemporaryDirectory(prefix="medhub-bench-") as tmp:

@@ -121,7 +121,6 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("MEDHUB_HOME", tempfile.mkdtemp(prefix="medhub-bench-"))
     import torch
-
     from medhub.core.parallel import ModelParallel
     from medhub.core.plugin_manager import get_registry
 

@@ -21,7 +21,6 @@ from pathlib import Path
 def minimal_loop(sampler, model, steps: int, device: str, rng) -> float:
     """The reference: sample, forward, Dice+CE, backward, AdamW step. Returns samples/s."""
     import torch
-
     from medhub.core.runner.losses import build_loss
 
     loss_fn = build_loss("dice_ce")
@@ -54,10 +53,9 @@ def main() -> None:
 
     import numpy as np
     import torch
-
     from medhub.core.runner import config as cfg
-    from medhub.core.runner.engine import Trainer
     from medhub.core.runner.summaries import open_writer
+    from medhub.core.runner.trainer import Trainer
 
     config = cfg.resolve(None, {"device": args.device, "patch_size": [args.patch] * 3, "batch_size": args.batch,
                                 "steps_per_epoch": args.steps, "epochs": 1000})

@@ -1,1 +1,5 @@
-"""medhub.core: the engine. It knows no dataset or model by name."""
+"""medhub.core: the engine. It knows no dataset or model by name (docs/architecture.md maps its folders)."""
+
+from medhub.core import _moved
+
+_moved.install()

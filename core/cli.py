@@ -14,9 +14,10 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-import medhub
 from medhub.core import commands
 from medhub.core.errors import MedhubError
+
+import medhub
 
 
 def command_modules() -> list[ModuleType]:

@@ -37,15 +37,3 @@ def closest(wanted: str, known: Iterable[str], n: int = 3) -> list[str]:
     if not hits:  # fall back to substring matches: "spleen" -> "decathlon/spleen"
         hits = [k for k in lowered if wanted.lower() in k][:n]
     return [lowered[h] for h in hits]
-
-
-def unique_prefix(prefix: str, ids: Iterable[str], where: str, shown: int = 5) -> str | None:
-    """The one id in ``ids`` starting with ``prefix`` (None when there is none); several are an error that
-    lists the first ``shown`` of them, the count, and says where (``where``) they were found."""
-    matches = sorted(i for i in ids if prefix and i.startswith(prefix))
-    if len(matches) > 1:
-        more = f" and {len(matches) - shown} more" if len(matches) > shown else ""
-        raise MedhubError(f'run id prefix "{prefix}" is ambiguous: {len(matches)} runs in {where} start with it: '
-                          f"{', '.join(matches[:shown])}{more}; give more of the run id (list runs with: "
-                          "hub leaderboard)")
-    return matches[0] if matches else None

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pluggy
-
 from medhub.core import entry_points as metadata
 from medhub.core import hookspecs
 from medhub.core.cards import card_to_dataset, read_card_file

@@ -283,7 +283,7 @@ class LayoutInfo:
     The parser returns the dataset's official parts as lists of case dicts, at least ``"train"``
     (labelled cases) and, where the distribution has them, ``"test"`` and an official ``"val"``.
     ``verify(root, dataset) -> list[str]`` returns human-readable problems (missing / extra files).
-    ``submission`` names the challenge's package format (a :class:`medhub.core.submit.SubmissionFormat`
+    ``submission`` names the challenge's package format (a :class:`medhub.core.submission.formats.SubmissionFormat`
     or ``"module:attribute"`` of one) used by ``hub submit``; None = medhub's default for the task.
     """
 

@@ -32,7 +32,6 @@ def load(dataset: str | None = None, model: str | None = None, metric: str | Non
     parameters, seed, device, created, config_hash.
     """
     import pandas as pd
-
     from medhub.leaderboard.ranking import as_number, rank
 
     rows = []
@@ -56,7 +55,6 @@ def load_cases(dataset: str | None = None, model: str | None = None, path: Path 
     """Per-case metrics of the stored runs as a long pandas DataFrame: run_id, dataset, model, then the
     per-case row (case, label, metric values; ``"inf"`` becomes ``inf`` and null ``NaN``)."""
     import pandas as pd
-
     from medhub.leaderboard.ranking import as_number
 
     rows = []

@@ -285,7 +285,8 @@ class Store:
         A prefix of several run ids is an error listing them (the first few and the count); an unknown id
         is an error naming the closest ids.
         """
-        from medhub.core.errors import closest, unique_prefix
+        from medhub.core.errors import closest
+        from medhub.core.runs import unique_prefix
 
         rows = self._read("SELECT record FROM runs WHERE run_id = ?", (run_id,))
         if rows:
@@ -356,7 +357,7 @@ def read_result_file(path: Path | str) -> dict[str, Any]:
 
 def save_result(record: dict[str, Any], run_dir: Path | str) -> Path:
     """Validate ``record``, write ``run_dir/result.json`` atomically and insert it into the default store."""
-    from medhub.core.state import write_json_atomic
+    from medhub.core.atomic import write_json_atomic
 
     run_id = record.get("run_id", "?") if isinstance(record, dict) else "?"
     validate(record, f"result of run {run_id}")

@@ -1,7 +1,69 @@
-"""medhub: a plugin-based hub of medical-imaging challenge datasets and reference models."""
+"""medhub: a plugin-based hub of medical-imaging challenge datasets and reference models.
+
+This module is the stable surface for plugin authors and Python users: everything a plugin needs is
+importable from here, and these names keep their meaning across releases while the engine's internal
+modules may move. Names are imported on first use, so ``import medhub`` stays cheap (no torch, no NumPy).
+
+Example:
+    A plugin that registers a dataset card and a model::
+
+        from pathlib import Path
+
+        from medhub import ModelInfo, hookimpl
+
+        @hookimpl
+        def register_datasets(register):
+            register(Path(__file__).with_name("my_dataset.json"))
+
+        @hookimpl
+        def register_models(register):
+            register(ModelInfo(id="myorg/tinyconv", factory="my_plugin.nets:TinyConv",
+                               tasks=("segmentation",), dims=(3,)))
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+# public name -> module that defines it
+_PUBLIC: dict[str, str] = {
+    # the plugin contract
+    "hookimpl": "medhub.core.hookspecs",
+    "hookspec": "medhub.core.hookspecs",
+    "DatasetInfo": "medhub.core.registry",
+    "ModelInfo": "medhub.core.registry",
+    "LayoutInfo": "medhub.core.registry",
+    "MetricInfo": "medhub.core.registry",
+    "Source": "medhub.core.registry",
+    "MedhubError": "medhub.core.errors",
+    "module_model": "medhub.core.model_adapters",
+    # submission formats and the helpers to build and check them (standard library only at import)
+    "SubmissionFormat": "medhub.core.submission.formats",
+    "NIFTI_ARCHIVE": "medhub.core.submission.formats",
+    "CSV": "medhub.core.submission.formats",
+    "write_csv": "medhub.core.submission.formats",
+    "read_package_csv": "medhub.core.submission.formats",
+    "row_problems": "medhub.core.submission.formats",
+    "check_csv_package": "medhub.core.submission.formats",
+    "unexpected_files": "medhub.core.submission.formats",
+    "label_map_problems": "medhub.core.submission.formats",
+}
+
+__all__ = ["__version__", *_PUBLIC]
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'medhub' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

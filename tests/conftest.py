@@ -52,3 +52,30 @@ def fp32_cuda():
     yield
     for (owner, name), value in zip(flags, saved):
         setattr(owner, name, value)
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory):
+    """Folders holding synthetic/spheres and synthetic/shapes, generated once."""
+    from medhub.plugins.datasets._synthetic_gen import generate_shapes, generate_spheres
+
+    base = tmp_path_factory.mktemp("generated")
+    generate_spheres(base / "spheres", seed=0)
+    generate_shapes(base / "shapes", seed=0, n_train=48, n_test=12)
+    return base
+
+
+@pytest.fixture
+def spheres(generated, medhub_home):
+    """synthetic/spheres linked into this test's MEDHUB_HOME."""
+    from tests.generated import link
+
+    return link("synthetic/spheres", generated / "spheres")
+
+
+@pytest.fixture
+def shapes(generated, medhub_home):
+    """A small synthetic/shapes (48 train + 12 test images) linked into this test's MEDHUB_HOME."""
+    from tests.generated import link
+
+    return link("synthetic/shapes", generated / "shapes")

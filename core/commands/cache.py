@@ -29,7 +29,7 @@ def _size(n: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print the cache summary, or clear it."""
-    from medhub.core.cache import PreprocessCache
+    from medhub.core.data.cache import PreprocessCache
 
     cache = PreprocessCache()
     if args.action == "info":

@@ -34,7 +34,7 @@ def plain(value: Any) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Parse the dataset, split it and print the cases."""
-    from medhub.core.datasets import parse_dataset, split_cases
+    from medhub.core.data.cases import parse_dataset, split_cases
     from medhub.core.output import print_json, print_table
 
     parts = parse_dataset(args.id)

@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def dataset_summary(info: Any) -> dict[str, Any]:
     """The catalogue fields of one dataset, with whether it is on disk (and a link whose folder is gone)."""
-    from medhub.core.state import dataset_root, linked_path
+    from medhub.core.acquire.markers import dataset_root, linked_path
 
     root = dataset_root(info.id)
     link = linked_path(info.id)

@@ -27,7 +27,7 @@ EPILOG = ("A second hub download of a dataset waits for the first (MEDHUB_LOCK_T
 
 def run(args: argparse.Namespace) -> int:
     """Acquire every named dataset in turn; the first failure stops with its error."""
-    from medhub.core.acquire import acquire
+    from medhub.core.acquire.acquisition import acquire
     from medhub.core.errors import MedhubError
 
     if args.jobs < 1:

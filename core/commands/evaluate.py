@@ -52,9 +52,9 @@ def parse_metrics(text: str | None) -> list[str] | None:
 def run(args: argparse.Namespace) -> int:
     """Score the folders or the run; print a per-label (or per-metric) table, or JSON."""
     from medhub.core.errors import MedhubError
+    from medhub.core.json_values import json_safe
     from medhub.core.metrics.folders import check_nsd_tolerance, evaluate_folders
     from medhub.core.output import info, print_json
-    from medhub.core.runner.engine import json_safe
 
     quiet = args.quiet or not sys.stderr.isatty()
     if args.nsd_tolerance is not None:
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     if args.run_id is not None:
         if args.pred is not None or args.ref is not None:
             raise MedhubError("give either RUN_ID (with --dataset/--split) or --pred DIR --ref DIR, not both")
-        from medhub.core.predict import evaluate_run
+        from medhub.core.inference.evaluate import evaluate_run
 
         result = evaluate_run(args.run_id, split=args.split, dataset=args.dataset, metrics=parse_metrics(args.metrics),
                               labels=parse_labels(args.labels), nsd_tolerance=args.nsd_tolerance, tta=args.tta,

@@ -18,9 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print every field of the entry."""
+    from medhub.core.acquire.markers import dataset_root, linked_path
     from medhub.core.plugin_manager import get_registry
     from medhub.core.registry import DatasetInfo
-    from medhub.core.state import dataset_root, linked_path
 
     entry = get_registry().entry(args.id)
     card = {"kind": "dataset" if isinstance(entry, DatasetInfo) else "model", **entry.to_json()}

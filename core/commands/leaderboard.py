@@ -125,7 +125,7 @@ def listing(store: Any, args: argparse.Namespace) -> int:
             return 0
     text = RENDERERS[fmt](ranking) if ranking else "[]\n"
     if args.out is not None:
-        from medhub.core.state import write_text_atomic
+        from medhub.core.atomic import write_text_atomic
 
         write_text_atomic(args.out, text)
         info(f"wrote {args.out} ({fmt}, {sum(len(r) for r in ranking.values())} run(s))")

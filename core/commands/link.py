@@ -21,11 +21,12 @@ def run(args: argparse.Namespace) -> int:
     link."""
     import sys
 
-    from medhub.core.acquire import check_layout
+    from medhub.core.acquire.locks import dataset_lock
+    from medhub.core.acquire.markers import mark_linked
+    from medhub.core.acquire.verify import check_layout
+    from medhub.core.data.label_values import check_label_values
     from medhub.core.errors import MedhubError
-    from medhub.core.labelcheck import check_label_values
     from medhub.core.plugin_manager import get_registry
-    from medhub.core.state import dataset_lock, mark_linked
 
     info = get_registry().dataset(args.id)
     path = Path(args.path).expanduser().resolve()

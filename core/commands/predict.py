@@ -25,8 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Predict, then print where the files are (or the manifest)."""
+    from medhub.core.inference.predict import predict_run
     from medhub.core.output import print_json
-    from medhub.core.predict import predict_run
 
     manifest = predict_run(args.run_id, split=args.split, out=args.out, tta=args.tta, device=args.device,
                            dataset=args.dataset, quiet=args.quiet or not sys.stderr.isatty())

@@ -52,14 +52,13 @@ def run(args: argparse.Namespace) -> int:
     """Re-run and compare; exit 0 either way (differences are reported, not errors). A data-parallel run is
     re-run with the same number of torchrun processes (another number is refused with the torchrun line)."""
     from medhub.core.output import print_json, print_table
-    from medhub.core.runner import engine
-
-    from medhub.core.distributed import require_world_size
+    from medhub.core.parallel.distributed import require_world_size
+    from medhub.core.runner import driver
 
     recorded = load_recorded(args.run_id)
     parallel = (recorded.get("devices") or {}).get("parallel") or {}
     require_world_size(int(parallel.get("world_size") or 1), recorded["run_id"], f"reproduce {recorded['run_id']}")
-    fresh = engine.run(dict(recorded["config"]), quiet=args.quiet or not sys.stderr.isatty())
+    fresh = driver.run(dict(recorded["config"]), quiet=args.quiet or not sys.stderr.isatty())
     if fresh is None:  # every rank but 0 of a torchrun launch: rank 0 reports
         return 0
     rows = compare(recorded, fresh)

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from medhub.core.errors import MedhubError
     from medhub.core.output import print_json
     from medhub.core.runner import config as cfg
-    from medhub.core.runner import engine
+    from medhub.core.runner import driver
 
     quiet = args.quiet or not sys.stderr.isatty()
     if args.resume:
@@ -70,13 +70,13 @@ def run(args: argparse.Namespace) -> int:
         if given:
             raise MedhubError(f"--resume {args.resume} continues the run with its saved configuration; "
                               f"{', '.join(given)} cannot change it. Start a new run with those flags instead")
-        record = engine.resume(args.resume, quiet=quiet)
+        record = driver.resume(args.resume, quiet=quiet)
     else:
         flags = {k: getattr(args, k) for k in cfg.FLAG_KEYS}  # None: not given
         flags.update(parse_set(args.set))
         file_config = cfg.read_config_file(args.config) if args.config else None
         config = cfg.resolve(file_config, flags)
-        record = engine.run(config, quiet=quiet)
+        record = driver.run(config, quiet=quiet)
     if record is None:  # a torchrun rank other than 0: rank 0 prints the result
         return 0
     if args.json:

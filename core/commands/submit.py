@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Build and validate (or only validate with --check)."""
     from medhub.core.errors import MedhubError
-    from medhub.core.submit import submit_run, validate_package
+    from medhub.core.submission.package import submit_run, validate_package
 
     if args.check is not None:
         if not args.check.is_file():

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from medhub.core.errors import MedhubError
 from medhub.core.io.image import Image
 

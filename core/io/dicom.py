@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from medhub.core.errors import MedhubError
 from medhub.core.io.image import Image, lps_ras_flip
 
@@ -120,7 +119,6 @@ def read_dicom_file(path: Path) -> Image:
     ds = read_dataset(path)
     if int(ds.get("NumberOfFrames", 1) or 1) > 1:
         import SimpleITK as sitk
-
         from medhub.core.io.itk import image_from_sitk
 
         out = image_from_sitk(sitk.ReadImage(str(path)), path, "dicom")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
 from medhub.core.errors import MedhubError
 from medhub.core.io.image import Image, affine_from_itk, itk_from_affine
 

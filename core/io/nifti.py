@@ -7,11 +7,9 @@ import math
 from pathlib import Path
 
 import numpy as np
-
 from medhub.core.errors import MedhubError
 from medhub.core.io.headers import refuse_short
 from medhub.core.io.image import Image
-
 
 HEADER_BYTES = 544  # a NIfTI-2 header (540 bytes) and its extension flag; NIfTI-1 needs 348 + 4
 DATA_MAGICS = (b"n+1", b"n+2")  # header and voxels in one file (ni1/ni2 pairs keep the voxels in a .img)

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-
 from medhub.core.errors import MedhubError
 
 EPS = 1e-15

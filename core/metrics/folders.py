@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from medhub.core.errors import MedhubError
 
 SUFFIXES = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".png")
@@ -105,10 +104,9 @@ def evaluate_folders(pred_dir: Path, ref_dir: Path, labels: Sequence[int] | None
     ``n_missing`` count the cases. Requested labels found in no reference and no prediction are listed in
     ``absent_labels`` (their scores are NaN).
     """
-    from tqdm.auto import tqdm
-
     from medhub.core.io import read_image
     from medhub.core.metrics.segmentation import aggregate, segmentation_scores
+    from tqdm.auto import tqdm
 
     nsd_tolerance = check_nsd_tolerance(nsd_tolerance)
     preds, refs = case_files(pred_dir, "--pred"), case_files(ref_dir, "--ref")

@@ -20,7 +20,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-
 from medhub.core.errors import MedhubError
 
 SEGMENTATION_METRICS = ("dice", "iou", "hd95", "hd", "assd", "nsd")

@@ -1,7 +1,7 @@
 """Scale-out execution: model-parallel stages with pipelined micro-batches (``ModelParallel``).
 
 Importing this package does not import torch; ``ModelParallel`` and the helpers load on first use.
-Data-parallel helpers for ``torchrun`` live in ``medhub.core.distributed``.
+Data-parallel helpers for ``torchrun`` live in ``medhub.core.parallel.distributed``.
 """
 
 from __future__ import annotations

@@ -14,12 +14,11 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
-from torch import nn
-
 from medhub.core.errors import MedhubError
 from medhub.core.parallel.cost import graph_costs
 from medhub.core.parallel.partition import PARAM_WEIGHT, Stage, build_stage_modules, partition_model
 from medhub.core.parallel.trace import trace_model
+from torch import nn
 
 
 def _to(value: Any, device: torch.device) -> Any:

@@ -1,1 +1,2 @@
-"""medhub.core.runner: config resolution, training engine, inference, summaries and export for ``hub run``."""
+"""medhub.core.runner: ``hub run``: the run config, the trainer and its driver, samplers, losses, optimizers,
+checkpoints, summaries and export."""

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+
 def resolve_workers(value: Any, device: str) -> int:
     """``num_workers`` of the run config: ``auto`` is 0 on the CPU (the cores are busy training) and on a GPU
     up to 8 threads, leaving two cores to the training loop."""

@@ -89,7 +89,7 @@ def check_keys(overrides: dict[str, Any], where: str) -> None:
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """A YAML or JSON config file as a dict (errors name the file and unknown keys)."""
-    from medhub.core.cards import read_mapping_file
+    from medhub.core.mapping_files import read_mapping_file
 
     data = read_mapping_file(Path(path), "--config")
     check_keys(data, f"--config {path}")
@@ -229,7 +229,7 @@ def validate(config: dict[str, Any], dims: int | None = None) -> None:
         raise bad("eval_split", '"val" or "test"')
     if not isinstance(config.get("model_hparams") or {}, dict):
         raise bad("model_hparams", "a mapping of the model's hyper-parameters")
-    from medhub.core.runner.devices import parse_devices
+    from medhub.core.parallel.devices import parse_devices
 
     parse_devices(config["device"])
     workers = config.get("num_workers")

@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
-
 from medhub.core.errors import MedhubError
 from medhub.core.io.image import Image
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
 from medhub.core.errors import MedhubError
 from medhub.core.transforms.base import Transform, channel_first, rewrap, spatial_ndim
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from medhub.core.errors import MedhubError
 from medhub.core.io import Image, check_pair, read_image
 from medhub.core.transforms.base import Transform, channel_first, is_label_key, spatial_ndim

@@ -7,12 +7,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
 from medhub.core.errors import MedhubError
 from medhub.core.io.image import Image
-from medhub.core.transforms.base import (Transform, channel_first, crop_affine, is_label_key, require_image,
-                                         rewrap, spatial_ndim)
-
+from medhub.core.transforms.base import (
+    Transform,
+    channel_first,
+    crop_affine,
+    is_label_key,
+    require_image,
+    rewrap,
+    spatial_ndim,
+)
 
 # --- kernels ---------------------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from medhub.core.errors import MedhubError
+from medhub import MedhubError
 
 HIDDEN = (".", "._", "__MACOSX")
 

@@ -15,10 +15,15 @@ import re
 from pathlib import Path
 from typing import Any
 
-from medhub.core.errors import MedhubError
-from medhub.core.hookspecs import hookimpl
-from medhub.core.registry import DatasetInfo, LayoutInfo
-from medhub.plugins.datasets._catalogue_a_common import extras, find_folder, list_dir, missing, sub_dirs
+from medhub.plugins.datasets._catalogue_a_common import (
+    extras,
+    find_folder,
+    list_dir,
+    missing,
+    sub_dirs,
+)
+
+from medhub import DatasetInfo, LayoutInfo, MedhubError, hookimpl
 
 CHANNELS = ("ct", "t1", "t2")
 FILE = re.compile(r"^(\d+)_(ct|t1|t2|labelmap_task1|labelmap_task2)\.mha$")

@@ -19,11 +19,17 @@ import re
 from pathlib import Path
 from typing import Any
 
-from medhub.core.hookspecs import hookimpl
-from medhub.core.registry import DatasetInfo, LayoutInfo
 from medhub.plugins.datasets._catalogue_a_common import (
-    extras, find_folder, list_dir, missing, number, sub_dirs, unique_ids,
+    extras,
+    find_folder,
+    list_dir,
+    missing,
+    number,
+    sub_dirs,
+    unique_ids,
 )
+
+from medhub import DatasetInfo, LayoutInfo, hookimpl
 
 CHANNELS = ("flair", "t1", "t1ce", "t2")
 CASE = re.compile(r"^BraTS20_(Training|Validation)_(\d{3})$")

@@ -28,13 +28,17 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from medhub.core.errors import MedhubError
-from medhub.core.hookspecs import hookimpl
-from medhub.core.registry import DatasetInfo, LayoutInfo
-from medhub.core.submit import SubmissionFormat
 from medhub.plugins.datasets._catalogue_a_common import (
-    extras, find_folder, list_dir, missing, number, read_key_values, sub_dirs,
+    extras,
+    find_folder,
+    list_dir,
+    missing,
+    number,
+    read_key_values,
+    sub_dirs,
 )
+
+from medhub import DatasetInfo, LayoutInfo, MedhubError, SubmissionFormat, hookimpl
 
 VIEWS = ("2CH", "4CH")
 PHASES = ("ED", "ES")
@@ -284,7 +288,7 @@ def check_submission(package: Path, cases: list[dict[str, Any]], info: Any) -> l
     import tempfile
     import zipfile
 
-    from medhub.core.submit import label_map_problems
+    from medhub import label_map_problems
 
     problems: list[str] = []
     allowed = {int(k) for k in info.labels} if info.labels else {0, 1, 2, 3}

@@ -18,10 +18,14 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from medhub.core.errors import MedhubError
-from medhub.core.hookspecs import hookimpl
-from medhub.core.registry import DatasetInfo, LayoutInfo
-from medhub.plugins.datasets._catalogue_a_common import extras, find_folder, missing, sub_dirs
+from medhub.plugins.datasets._catalogue_a_common import (
+    extras,
+    find_folder,
+    missing,
+    sub_dirs,
+)
+
+from medhub import DatasetInfo, LayoutInfo, MedhubError, hookimpl
 
 UCSD_CLASSES = ("NonCOVID", "COVID")  # label 0, 1
 UCSD_PARTS = ("train", "val", "test")

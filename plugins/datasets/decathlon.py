@@ -11,9 +11,7 @@ import json
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
-from medhub.core.errors import MedhubError
-from medhub.core.hookspecs import hookimpl
-from medhub.core.registry import DatasetInfo, LayoutInfo, Source
+from medhub import DatasetInfo, LayoutInfo, MedhubError, Source, hookimpl
 
 BUCKET = "https://msd-for-monai.s3-us-west-2.amazonaws.com"
 HOMEPAGE = "http://medicaldecathlon.com/"

@@ -14,11 +14,16 @@ import re
 from pathlib import Path
 from typing import Any
 
-from medhub.core.hookspecs import hookimpl
-from medhub.core.registry import DatasetInfo, LayoutInfo
 from medhub.plugins.datasets._catalogue_a_common import (
-    extras, find_folder, missing, read_key_values, sub_dirs, unique_ids,
+    extras,
+    find_folder,
+    missing,
+    read_key_values,
+    sub_dirs,
+    unique_ids,
 )
+
+from medhub import DatasetInfo, LayoutInfo, hookimpl
 
 CASE = re.compile(r"^Case_([A-Za-z]?)(\d+)$")
 HOMEPAGE = "http://emidec.com/"

@@ -21,10 +21,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from medhub.core.errors import MedhubError
-from medhub.core.hookspecs import hookimpl
-from medhub.core.registry import DatasetInfo, LayoutInfo
-from medhub.core.submit import SubmissionFormat
+from medhub import DatasetInfo, LayoutInfo, MedhubError, SubmissionFormat, hookimpl
 
 COMPETITION = "prostate-cancer-grade-assessment"
 LEVEL = 2
@@ -61,7 +58,7 @@ def isup_grade(row: dict[str, Any]) -> int:
 
 def build_submission(manifest: dict[str, Any], cases: list[dict[str, Any]], info: Any, staging: Path) -> list[Path]:
     """``submission.csv``: ``image_id,isup_grade`` for every predicted test slide."""
-    from medhub.core.submit import write_csv
+    from medhub import write_csv
 
     rows = [[row["case"], isup_grade(row)] for row in manifest["cases"]]
     return [write_csv(staging / SUBMISSION_FILE, SUBMISSION_COLUMNS, rows)]
@@ -69,7 +66,7 @@ def build_submission(manifest: dict[str, Any], cases: list[dict[str, Any]], info
 
 def check_submission(package: Path, cases: list[dict[str, Any]], info: Any) -> list[str]:
     """Columns ``image_id,isup_grade`` exactly, every test slide once, grades integers 0-5."""
-    from medhub.core.submit import check_csv_package
+    from medhub import check_csv_package
 
     def grade_problem(row_id: str, value: str) -> str | None:
         if GRADE.match(value) and 0 <= int(value) <= 5:

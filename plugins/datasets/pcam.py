@@ -20,9 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from medhub.core.errors import MedhubError
-from medhub.core.hookspecs import hookimpl
-from medhub.core.registry import DatasetInfo, LayoutInfo, Source
+from medhub import DatasetInfo, LayoutInfo, MedhubError, Source, hookimpl
 
 RECORD = "https://zenodo.org/records/2546921"
 PREFIX = "camelyonpatch_level_2_split_"

@@ -23,10 +23,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from medhub.core.errors import MedhubError
-from medhub.core.hookspecs import hookimpl
-from medhub.core.registry import DatasetInfo, LayoutInfo
-from medhub.core.submit import SubmissionFormat
+from medhub import DatasetInfo, LayoutInfo, MedhubError, SubmissionFormat, hookimpl
 
 SUBTYPES = ("epidural", "intraparenchymal", "intraventricular", "subarachnoid", "subdural", "any")
 ICH_COMPETITION = "rsna-intracranial-hemorrhage-detection"
@@ -223,7 +220,7 @@ def ich_probabilities(row: dict[str, Any]) -> list[float]:
 def build_ich_submission(manifest: dict[str, Any], cases: list[dict[str, Any]], info: Any,
                          staging: Path) -> list[Path]:
     """``submission.csv``: ``ID,Label`` with ``ID_<hex>_<subtype>`` rows, six per predicted test slice."""
-    from medhub.core.submit import write_csv
+    from medhub import write_csv
 
     rows = [[f"{row['case']}_{subtype}", f"{p:.6f}"] for row in manifest["cases"]
             for subtype, p in zip(SUBTYPES, ich_probabilities(row))]
@@ -232,7 +229,7 @@ def build_ich_submission(manifest: dict[str, Any], cases: list[dict[str, Any]], 
 
 def check_ich_submission(package: Path, cases: list[dict[str, Any]], info: Any) -> list[str]:
     """Header ``ID,Label``, every ``ID_<hex>_<subtype>`` of the test slices once, no other IDs, labels in [0, 1]."""
-    from medhub.core.submit import check_csv_package
+    from medhub import check_csv_package
 
     wanted = {f"{c['id']}_{subtype}": c["id"] for c in cases for subtype in SUBTYPES}
 

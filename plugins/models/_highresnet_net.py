@@ -12,9 +12,8 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
-
 from medhub.plugins.models._layers import check_dims, conv, dropout, norm
+from torch import nn
 
 
 class ResBlock(nn.Module):

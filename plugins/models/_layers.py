@@ -7,7 +7,7 @@ from typing import Any
 
 from torch import nn
 
-from medhub.core.errors import MedhubError
+from medhub import MedhubError
 
 NORMS = ("batch", "instance", "group", "none")
 

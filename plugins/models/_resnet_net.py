@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+from medhub.plugins.models._layers import check_dims, conv, norm
 from torch import nn
 
-from medhub.core.errors import MedhubError
-from medhub.plugins.models._layers import check_dims, conv, norm
+from medhub import MedhubError
 
 LAYERS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}
 

@@ -14,11 +14,18 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+from medhub.plugins.models._layers import (
+    as_tuple,
+    check_dims,
+    conv,
+    conv_transpose,
+    dropout,
+    norm,
+)
+from medhub.plugins.models._padding import PadToMultiple
 from torch import nn
 
-from medhub.core.errors import MedhubError
-from medhub.plugins.models._layers import as_tuple, check_dims, conv, conv_transpose, dropout, norm
-from medhub.plugins.models._padding import PadToMultiple
+from medhub import MedhubError
 
 
 class ConvNormAct(nn.Sequential):

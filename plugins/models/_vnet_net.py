@@ -13,10 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import nn
-
 from medhub.plugins.models._layers import conv, conv_transpose, dropout, norm
 from medhub.plugins.models._padding import PadToMultiple
+from torch import nn
 
 
 class Stage(nn.Module):

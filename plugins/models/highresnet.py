@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from medhub.core.hookspecs import hookimpl
-from medhub.core.registry import ModelInfo
+from medhub import ModelInfo, hookimpl
 
 CITATION = ("Li W, Wang G, Fidon L, Ourselin S, Cardoso MJ, Vercauteren T. On the Compactness, Efficiency, and "
             "Representation of 3D Convolutional Networks: Brain Parcellation as a Pretext Task. IPMI 2017. "

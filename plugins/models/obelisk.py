@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from medhub.core.hookspecs import hookimpl
-from medhub.core.registry import ModelInfo
+from medhub import ModelInfo, hookimpl
 
 CITATION = ("Heinrich MP, Oktay O, Bouteldja N. OBELISK - One Kernel to Solve Nearly Everything: Unified 3D "
             "Binary Convolutions for Image Analysis. MIDL 2018. https://openreview.net/forum?id=BkZu9wooz")

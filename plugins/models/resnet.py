@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from medhub.core.hookspecs import hookimpl
-from medhub.core.registry import ModelInfo
+from medhub import ModelInfo, hookimpl
 
 CITATION = ("He K, Zhang X, Ren S, Sun J. Deep Residual Learning for Image Recognition. CVPR 2016. "
             "https://doi.org/10.1109/CVPR.2016.90")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from medhub.core.hookspecs import hookimpl
-from medhub.core.registry import ModelInfo
+from medhub import ModelInfo, hookimpl
 
 CITATION_2D = ("Ronneberger O, Fischer P, Brox T. U-Net: Convolutional Networks for Biomedical Image "
                "Segmentation. MICCAI 2015. https://doi.org/10.1007/978-3-319-24574-4_28")

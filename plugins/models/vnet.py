@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from medhub.core.hookspecs import hookimpl
-from medhub.core.registry import ModelInfo
+from medhub import ModelInfo, hookimpl
 
 CITATION = ("Milletari F, Navab N, Ahmadi SA. V-Net: Fully Convolutional Neural Networks for Volumetric Medical "
             "Image Segmentation. 3DV 2016. https://doi.org/10.1109/3DV.2016.79")

@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from medhub.core.cards import card_to_dataset, read_card_file
 from medhub.core.errors import MedhubError
 

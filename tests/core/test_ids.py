@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from medhub.core import ids, paths
 from medhub.core.errors import MedhubError
 
@@ -42,7 +41,6 @@ def test_file_names_must_be_bare(value):
 def test_schema_pattern_is_the_run_id_rule():
     import json
     import re
-
     from pathlib import Path
 
     import medhub.leaderboard

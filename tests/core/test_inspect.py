@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-
 from medhub.core.io import write_image
+
 from tests.core.io.dicom_writer import write_series
 
 KEYS = {"shape", "dtype", "spacing", "origin", "direction", "orientation", "min", "max"}

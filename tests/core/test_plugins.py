@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from medhub.core import plugin_manager
 from medhub.core.errors import MedhubError, PluginError
+
 from tests.helpers import install_example_plugin, make_dist, run_hub_process
 
 BROKEN = "raise RuntimeError('this plugin is broken on purpose')\n"

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from medhub.core.errors import MedhubError, UnknownIdError
 from medhub.core.registry import DatasetInfo, ModelInfo, Table
 

@@ -8,9 +8,9 @@ import subprocess
 
 import numpy as np
 import pytest
-
 from medhub.leaderboard.ranking import rank
 from medhub.leaderboard.render import render_html
+
 from tests.leaderboard.records import classification_record, make_record
 
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)

@@ -7,11 +7,11 @@ import io
 import json
 
 import pytest
-
 from medhub.core.errors import MedhubError
 from medhub.leaderboard import load, load_cases
 from medhub.leaderboard.ranking import rank
 from medhub.leaderboard.store import Store
+
 from tests.leaderboard.records import classification_record, make_record, runner_record
 
 

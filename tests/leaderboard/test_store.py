@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
-
 from medhub.core.errors import MedhubError
 from medhub.leaderboard import store as store_mod
 from medhub.leaderboard.record import validate
 from medhub.leaderboard.store import MIGRATIONS, STORE_VERSION, Store, import_files, save_result
+
 from tests.leaderboard.records import make_record, runner_record
 
 ROOT = str(Path(__file__).resolve().parents[2])

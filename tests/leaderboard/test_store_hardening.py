@@ -8,10 +8,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
 from medhub.core.errors import MedhubError
 from medhub.leaderboard.record import MAX_DEPTH, validate
 from medhub.leaderboard.store import Store, import_files, save_result
+
 from tests.leaderboard.records import make_record
 
 REAL_CONNECT = sqlite3.connect

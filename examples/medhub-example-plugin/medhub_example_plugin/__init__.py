@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from medhub.core.hookspecs import hookimpl
-from medhub.core.registry import ModelInfo
+from medhub import ModelInfo, hookimpl
 
 
 @hookimpl

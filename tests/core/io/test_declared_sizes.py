@@ -11,7 +11,6 @@ import zlib
 import nibabel as nib
 import numpy as np
 import pytest
-
 from medhub.core.errors import MedhubError
 from medhub.core.io import read_image, write_image
 

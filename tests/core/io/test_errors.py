@@ -6,10 +6,10 @@ import gzip
 
 import numpy as np
 import pytest
-
 from medhub.core.errors import MedhubError
 from medhub.core.io import Image, check_pair, read_image, write_image
 from medhub.core.transforms import LoadImage
+
 from tests.core.io.dicom_writer import write_series
 
 

@@ -6,9 +6,9 @@ import sys
 
 import numpy as np
 import pytest
-
 from medhub.core.errors import MedhubError
 from medhub.core.io import Image, read_image, write_image
+
 from tests.core.io.dicom_writer import write_series, write_slice
 
 # Oblique-free but non-trivial: axes permuted and flipped, anisotropic spacing, offset origin.

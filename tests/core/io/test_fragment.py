@@ -5,7 +5,6 @@ from __future__ import annotations
 import nibabel as nib
 import numpy as np
 import pytest
-
 from medhub.core.errors import MedhubError
 from medhub.core.io import read_image
 from medhub.core.io.api import split_fragment

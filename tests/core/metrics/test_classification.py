@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-
 from medhub.core.errors import MedhubError
 from medhub.core.metrics import metric_direction, score_predictions
 from medhub.core.metrics.classification import binary_auc, quadratic_weighted_kappa, weighted_log_loss

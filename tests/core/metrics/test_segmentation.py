@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-
 from medhub.core.errors import MedhubError
 from medhub.core.metrics import aggregate, segmentation_scores
 from medhub.core.metrics.segmentation import mean_of

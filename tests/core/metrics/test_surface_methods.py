@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import ndimage
-
 from medhub.core.metrics.surface import boundary, surface_distances
+from scipy import ndimage
 
 
 def _blob(rng: np.random.Generator, shape: tuple[int, ...], sigma: float) -> np.ndarray:

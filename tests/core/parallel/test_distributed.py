@@ -9,10 +9,9 @@ import sys
 import textwrap
 
 import pytest
-
-from medhub.core import distributed as dd
-from medhub.core.distributed import DistInfo
 from medhub.core.errors import MedhubError
+from medhub.core.parallel import distributed as dd
+from medhub.core.parallel.distributed import DistInfo
 
 TORCHRUN_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
@@ -63,6 +62,7 @@ def test_another_process_count_than_the_recorded_one_is_refused(monkeypatch, rec
 
 def test_reproduce_and_resume_of_a_torchrun_run_name_the_torchrun_line(hub, medhub_home, monkeypatch):
     from medhub.leaderboard.store import Store
+
     from tests.leaderboard.records import runner_record
 
     for var in TORCHRUN_ENV:
@@ -100,7 +100,7 @@ def test_shards_are_disjoint_deterministic_and_cover_every_item(world_size, n_it
 SCRIPT = textwrap.dedent('''
     import json, os, sys
     import torch
-    from medhub.core import distributed as dd
+    from medhub.core.parallel import distributed as dd
 
     info = dd.init_from_env("cpu")
     torch.manual_seed(0)

@@ -6,14 +6,13 @@ import copy
 
 import pytest
 import torch
-from torch import nn
-
 from medhub.core.errors import MedhubError
 from medhub.core.parallel import ModelParallel
 from medhub.core.parallel.cost import graph_costs
 from medhub.core.parallel.partition import allowed_cuts, balanced_cuts
 from medhub.core.parallel.trace import trace_model
 from medhub.core.plugin_manager import get_registry
+from torch import nn
 
 # tiny configurations of the registered models, with an input size each accepts
 MODELS = {

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.core.runner.conftest import TINY_UNET3D, generated, spheres  # noqa: F401  (fixtures)
+from tests.generated import TINY_UNET3D
 
 TORCHRUN_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
@@ -17,7 +17,6 @@ TORCHRUN_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"
 @pytest.mark.slow
 def test_two_process_run_writes_one_record_with_every_case_scored_once(spheres, medhub_home):  # noqa: F811
     import torch
-
     from medhub.core.plugin_manager import get_registry
     from medhub.leaderboard.store import Store
 
@@ -33,7 +32,7 @@ def test_two_process_run_writes_one_record_with_every_case_scored_once(spheres, 
     parallel = record["devices"]["parallel"]
     assert (parallel["mode"], parallel["world_size"], parallel["backend"]) == ("ddp", 2, "gloo")
     # the evaluation was sharded over the ranks and gathered: every test case exactly once per label
-    from medhub.core.datasets import parse_dataset
+    from medhub.core.data.cases import parse_dataset
 
     test_ids = sorted(c["id"] for c in parse_dataset("synthetic/spheres").parts["test"])
     pairs = [(row["case"], row["label"]) for row in record["metrics"]["per_case"]]
@@ -50,7 +49,7 @@ def test_two_process_run_writes_one_record_with_every_case_scored_once(spheres, 
     model.load_state_dict(blob["model"])  # saved without DDP's "module." prefix
     assert len(blob["ranks"]) == 2  # each rank's sampling state, for an exact --resume
     # its metrics equal a single-process evaluation of the same checkpoint
-    from medhub.core.runner.engine import Trainer
+    from medhub.core.runner.trainer import Trainer
 
     config = json.loads((runs[0] / "config.json").read_text())
     single = Trainer(config, medhub_home / "single-process", quiet=True)

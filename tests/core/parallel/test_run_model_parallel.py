@@ -6,13 +6,12 @@ import json
 
 import pytest
 
-from tests.core.runner.conftest import TINY_UNET3D, generated, spheres  # noqa: F401  (fixtures)
+from tests.generated import TINY_UNET3D
 
 
 @pytest.mark.slow
 def test_model_parallel_run_records_its_stages_and_writes_an_unsplit_checkpoint(spheres, hub):  # noqa: F811
     import torch
-
     from medhub.core.plugin_manager import get_registry
 
     code, out, err = hub("run", "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4",
@@ -36,7 +35,6 @@ def test_model_parallel_run_records_its_stages_and_writes_an_unsplit_checkpoint(
 @pytest.mark.slow
 def test_predictions_of_a_model_parallel_run_equal_the_unsplit_models(spheres, hub, tmp_path):  # noqa: F811
     import numpy as np
-
     from medhub.core.io import read_image
 
     code, out, err = hub("run", "--epochs", "1", "--steps-per-epoch", "1", "--batch-size", "2",

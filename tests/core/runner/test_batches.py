@@ -8,11 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
+from medhub.core.data.prepare import Prepared, compact_labels
 from medhub.core.errors import MedhubError
 from medhub.core.runner.batches import BatchFeed, resolve_workers
-from medhub.core.runner.data import Prepared, SegmentationSampler, compact_labels
-from tests.core.runner.conftest import tiny_seg_config
+from medhub.core.runner.samplers import SegmentationSampler
+
+from tests.generated import tiny_seg_config
 
 
 def volumes(n: int = 5, shape: tuple[int, int, int] = (20, 18, 16)) -> list[Prepared]:
@@ -139,14 +140,13 @@ def test_worker_count_defaults():
 
 def test_num_workers_does_not_change_the_trained_weights(spheres):
     import torch
-
-    from medhub.core.runner import engine
+    from medhub.core.runner import driver
 
     weights = {}
     for workers in (0, 2):
         config = tiny_seg_config(batch_size=2, patch_size=[24, 24, 24], onnx=False, tensorboard=False,
                                  num_workers=workers)
-        record = engine.run(config, quiet=True, run_id=f"workers{workers}")
+        record = driver.run(config, quiet=True, run_id=f"workers{workers}")
         path = Path(record["artifacts"]["run_dir"]) / "checkpoints" / "last.pt"
         weights[workers] = torch.load(path, map_location="cpu", weights_only=True)["model"]
     for key in weights[0]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.runner.conftest import TINY_UNET3D, tiny_seg_config
+from tests.generated import TINY_UNET3D, tiny_seg_config
 
 TINY_FLAGS = ("--epochs", "2", "--steps-per-epoch", "1", "--batch-size", "1", "--patch-size", "16", "16", "16",
               "--set", f"model_hparams={json.dumps(TINY_UNET3D)}", "--set", "sw_overlap=0", "--set", "onnx=false",
@@ -45,10 +45,10 @@ def damaged_versions(real: bytes) -> dict[str, bytes]:
 @pytest.fixture
 def half_run(spheres, medhub_home):
     """A run stopped after its first of two epochs: checkpoints/best.pt and checkpoints/last.pt, no record."""
-    from medhub.core.runner import engine
+    from medhub.core.runner import driver
 
     config = tiny_seg_config(epochs=2, patch_size=[16, 16, 16], onnx=False, tensorboard=False)
-    assert engine.run(config, quiet=True, run_id="half", stop_after_epochs=1) is None
+    assert driver.run(config, quiet=True, run_id="half", stop_after_epochs=1) is None
     return medhub_home / "runs" / "half"
 
 
@@ -128,12 +128,12 @@ def read_only_mkdir(monkeypatch, under: Path) -> None:
 
 
 def read_only_writes(monkeypatch, under: Path) -> None:
-    from medhub.core.runner import engine
+    from medhub.core.runner import driver
 
     def write(path, data):
         raise OSError(errno.EROFS, "Read-only file system", str(path))
 
-    monkeypatch.setattr(engine, "write_json_atomic", write)
+    monkeypatch.setattr(driver, "write_json_atomic", write)
 
 
 def read_only_temp_files(monkeypatch, under: Path) -> None:

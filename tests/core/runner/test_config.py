@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from medhub.core.errors import MedhubError
 from medhub.core.runner import config as cfg
 

@@ -10,7 +10,7 @@ import json
 import pytest
 import torch
 
-from tests.core.runner.conftest import TINY_UNET3D
+from tests.generated import TINY_UNET3D
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
@@ -40,7 +40,6 @@ def test_each_amp_mode_trains_and_is_recorded(spheres, hub, amp):
 
 def test_a_cuda_run_predicts_on_the_cpu_and_on_the_gpu_alike(spheres, hub, tmp_path, fp32_cuda):
     import numpy as np
-
     from medhub.core.io import read_image
 
     code, out, err = hub("run", "--device", "cuda", "--amp", "off", *TINY_RUN)
@@ -59,8 +58,8 @@ def test_a_cuda_run_predicts_on_the_cpu_and_on_the_gpu_alike(spheres, hub, tmp_p
 
 def test_the_feed_puts_the_cpu_batches_on_the_gpu_from_background_threads():
     import numpy as np
-
     from medhub.core.runner.batches import BatchFeed, resolve_workers
+
     from tests.core.runner.test_batches import epoch_batches, sampler
 
     assert resolve_workers("auto", "cuda:0") >= 1
@@ -80,8 +79,8 @@ def test_the_feed_puts_the_cpu_batches_on_the_gpu_from_background_threads():
 
 
 def test_deterministic_gpu_turns_the_autotuner_off_and_back_on():
+    from medhub.core.parallel.devices import plan_devices
     from medhub.core.runner.config import DEFAULTS
-    from medhub.core.runner.devices import plan_devices
 
     saved = (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic,
              torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())

@@ -8,12 +8,12 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from tests.core.runner.conftest import link, tiny_seg_config
+from tests.generated import link, tiny_seg_config
 
 
 def test_the_runner_refuses_a_bad_label_naming_its_file_instead_of_an_index_error(generated, medhub_home, tmp_path):
     from medhub.core.errors import MedhubError
-    from medhub.core.runner import engine
+    from medhub.core.runner import driver
 
     copy = tmp_path / "spheres"
     shutil.copytree(generated / "spheres", copy)
@@ -24,7 +24,7 @@ def test_the_runner_refuses_a_bad_label_naming_its_file_instead_of_an_index_erro
     nib.save(nib.Nifti1Image(data, image.affine), bad)
     link("synthetic/spheres", copy)  # what the tests' link does: layout only, as an older hub link did
     with pytest.raises(MedhubError) as caught:
-        engine.run(tiny_seg_config(patch_size=[16, 16, 16], onnx=False, tensorboard=False), quiet=True)
+        driver.run(tiny_seg_config(patch_size=[16, 16, 16], onnx=False, tensorboard=False), quiet=True)
     message = str(caught.value)
     assert f"its label file {bad.resolve()} holds value(s) 9" in message and "1 (ellipsoid-a)" in message, message
     assert "hub verify synthetic/spheres" in message and "\n" not in message

@@ -7,14 +7,14 @@ import json
 
 import pytest
 
-from tests.core.runner.conftest import tiny_seg_config
+from tests.generated import tiny_seg_config
 from tests.leaderboard.records import make_record
 
 
 def test_reproduce_reports_zero_differences(spheres, hub):
-    from medhub.core.runner import engine
+    from medhub.core.runner import driver
 
-    record = engine.run(tiny_seg_config(patch_size=[16, 16, 16], onnx=False), quiet=True, run_id="original")
+    record = driver.run(tiny_seg_config(patch_size=[16, 16, 16], onnx=False), quiet=True, run_id="original")
     code, out, err = hub("reproduce", "original", "--json", "--quiet")
     assert code == 0, err
     report = json.loads(out)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.core.runner.conftest import TINY_UNET3D, tiny_seg_config
+from tests.generated import TINY_UNET3D, tiny_seg_config
 from tests.helpers import run_hub_process
 
 REQUIRED = ("schema", "run_id", "status", "created", "dataset", "model", "config", "config_hash", "seed", "metrics",
@@ -87,12 +87,12 @@ def final_weights(run_dir: Path) -> dict:
 
 
 def test_resume_after_interruption_gives_the_same_weights(spheres):
-    from medhub.core.runner import engine
+    from medhub.core.runner import driver
 
     config = tiny_seg_config(epochs=2, patch_size=[24, 24, 24], onnx=False, tensorboard=False)
-    whole = engine.run(config, quiet=True, run_id="whole")
-    assert engine.run(config, quiet=True, run_id="cut", stop_after_epochs=1) is None
-    resumed = engine.resume("cut", quiet=True)
+    whole = driver.run(config, quiet=True, run_id="whole")
+    assert driver.run(config, quiet=True, run_id="cut", stop_after_epochs=1) is None
+    resumed = driver.resume("cut", quiet=True)
     a, b = final_weights(Path(whole["artifacts"]["run_dir"])), final_weights(Path(resumed["artifacts"]["run_dir"]))
     assert a.keys() == b.keys()
     for key in a:
@@ -106,9 +106,9 @@ def test_nan_loss_stops_and_names_the_step(spheres, monkeypatch, medhub_home, ba
     """NaN in epoch 1 (step 2): nothing to resume, the run folder goes; in epoch 2 (step 3): epoch 1's
     checkpoint stays and the message points at it."""
     import torch
-
     from medhub.core.errors import MedhubError
-    from medhub.core.runner import engine, losses
+    from medhub.core.runner import driver
+    from medhub.core.runner import losses
 
     real = losses.build_loss
     calls = {"n": 0}
@@ -125,7 +125,7 @@ def test_nan_loss_stops_and_names_the_step(spheres, monkeypatch, medhub_home, ba
     monkeypatch.setattr(losses, "build_loss", poisoned)
     config = tiny_seg_config(epochs=2, patch_size=[16, 16, 16], onnx=False, tensorboard=False)
     with pytest.raises(MedhubError, match=f"epoch {bad_call - 1}, step {bad_call};") as err:
-        engine.run(config, quiet=True, run_id="nan")
+        driver.run(config, quiet=True, run_id="nan")
     run_dir = medhub_home / "runs" / "nan"
     if kept:
         assert "last good checkpoint" in str(err.value) and "--resume nan" in str(err.value)
@@ -154,10 +154,10 @@ def test_a_run_refused_after_its_folder_was_made_leaves_no_folder(spheres, hub, 
 
 
 def test_resume_refuses_new_flags_and_completed_runs(spheres, hub):
-    from medhub.core.runner import engine
+    from medhub.core.runner import driver
 
     config = tiny_seg_config(patch_size=[16, 16, 16], onnx=False, tensorboard=False)
-    engine.run(config, quiet=True, run_id="done")
+    driver.run(config, quiet=True, run_id="done")
     code, _, err = hub("run", "--resume", "done", "--epochs", "3")
     assert code == 1 and "--epochs cannot change it" in err
     code, _, err = hub("run", "--resume", "done", "--set", "lr=0.1")

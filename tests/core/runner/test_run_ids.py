@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.runner.conftest import tiny_seg_config
+from tests.generated import tiny_seg_config
 
 TRAVERSAL = "../../outside/x"
 
@@ -24,9 +24,9 @@ def snapshot(root: Path) -> dict[str, str]:
 def outside_run(spheres, medhub_home, tmp_path):
     """A real trained run copied to ``tmp_path/outside/x`` (= ``runs/../../outside/x``), its record removed: the
     old code would predict into it or resume it there."""
-    from medhub.core.runner import engine
+    from medhub.core.runner import driver
 
-    engine.run(tiny_seg_config(patch_size=[16, 16, 16], onnx=False, tensorboard=False), quiet=True, run_id="trained")
+    driver.run(tiny_seg_config(patch_size=[16, 16, 16], onnx=False, tensorboard=False), quiet=True, run_id="trained")
     target = tmp_path / "outside" / "x"
     shutil.copytree(medhub_home / "runs" / "trained", target)
     (target / "result.json").unlink()
@@ -92,7 +92,7 @@ def test_resume_takes_a_unique_prefix_and_names_an_unknown_run(hub, medhub_home)
 
 def test_new_run_ids_stay_within_the_grammar_for_the_longest_ids():
     from medhub.core.ids import is_run_id
-    from medhub.core.runner.engine import new_run_id
+    from medhub.core.runner.driver import new_run_id
 
     longest = "a" * 64 + "/" + "b" * 64
     run_id = new_run_id({"dataset": longest, "model": longest})

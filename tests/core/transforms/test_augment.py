@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from medhub.core.io import Image, write_image
-from medhub.core.transforms import (Compose, CTWindow, LoadImage, OneHot, RandAffine, RandFlip, RandIntensity,
-                                    RandNoise, RandPatch, RandRot90, Reorient, Resample, ToArrays)
+from medhub.core.transforms import (
+    Compose,
+    CTWindow,
+    LoadImage,
+    OneHot,
+    RandAffine,
+    RandFlip,
+    RandIntensity,
+    RandNoise,
+    RandPatch,
+    RandRot90,
+    Reorient,
+    Resample,
+    ToArrays,
+)
 
 
 def _case(shape=(24, 24, 16)):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from medhub.core.errors import MedhubError
 from medhub.core.io.image import Image
 from medhub.core.transforms import Compose, MatchChannels, Resize

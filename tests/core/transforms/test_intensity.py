@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from medhub.core.io import Image
 from medhub.core.transforms import CTWindow, PercentileClip, ZScore
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-
 from tests.plugins.datasets.catalogue_a_fixtures import TINY_3D, cases, make_brats, one_epoch, problems
 
 

@@ -7,7 +7,12 @@ import shutil
 import zipfile
 
 from tests.plugins.datasets.catalogue_a_fixtures import (
-    TINY_2D, cases, make_camus_nifti, make_camus_original, one_epoch, problems,
+    TINY_2D,
+    cases,
+    make_camus_nifti,
+    make_camus_original,
+    one_epoch,
+    problems,
 )
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 
 from tests.plugins.datasets.catalogue_a_fixtures import (
-    TINY_2D, TINY_3D, TINY_CLS, cases, make_covid_kaggle, make_medseg, make_ucsd, one_epoch, problems,
+    TINY_2D,
+    TINY_3D,
+    TINY_CLS,
+    cases,
+    make_covid_kaggle,
+    make_medseg,
+    make_ucsd,
+    one_epoch,
+    problems,
     write_config,
 )
 

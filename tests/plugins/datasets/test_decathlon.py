@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-
 SPLEEN_LABELS = {"0": "background", "1": "spleen"}
 
 

@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-
 from medhub.core.errors import MedhubError
+
 from tests.plugins.datasets.catalogue_b_fixtures import make_panda, write_pyramid
 
 

@@ -7,8 +7,8 @@ import time
 
 import numpy as np
 import pytest
-
 from medhub.core.errors import MedhubError
+
 from tests.plugins.datasets.catalogue_b_fixtures import make_pcam
 
 pytest.importorskip("h5py")
@@ -26,7 +26,7 @@ def test_card_has_the_zenodo_files_and_readme_md5s(hub):
 
 
 def test_gz_files_extract_then_parse(tmp_path):
-    from medhub.core.extract import extract_archive
+    from medhub.core.acquire.extract import extract_archive
     from medhub.plugins.datasets.pcam import find_root, parse_pcam
 
     labels = make_pcam(tmp_path / "dl", gz=True)
@@ -55,7 +55,6 @@ def test_link_cases_follow_the_official_parts(hub, tmp_path):
 
 def test_parse_of_full_size_files_is_fast(tmp_path):
     import h5py
-
     from medhub.plugins.datasets.pcam import parse_pcam
 
     for part, n in (("train", 262144), ("valid", 32768), ("test", 32768)):

@@ -6,8 +6,8 @@ import json
 import shutil
 
 import pytest
-
 from medhub.core.errors import MedhubError
+
 from tests.plugins.datasets.catalogue_b_fixtures import SUBTYPES, make_bone_age, make_rsna_ich
 
 

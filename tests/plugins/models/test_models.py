@@ -10,8 +10,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-
-from medhub.core.models import count_parameters
+from medhub.core.model_adapters import count_parameters
 from medhub.core.plugin_manager import load_plugins
 
 REGISTRY = load_plugins(report=False).registry
@@ -144,7 +143,6 @@ def test_obelisk_offsets_learn():
 
 def test_obelisk_sampling_matches_grid_sample():
     import torch.nn.functional as F
-
     from medhub.plugins.models._obelisk_net import trilinear_sample
 
     x = torch.randn(2, 3, 5, 7, 9)
@@ -173,7 +171,7 @@ def test_hparams_are_plain_json():
 
 def test_plugin_modules_do_not_import_torch():
     code = ("import sys\n"
-            "import medhub.core.models\n"
+            "import medhub.core.model_adapters\n"
             "for m in ('unet', 'vnet', 'highresnet', 'obelisk', 'resnet'):\n"
             "    __import__('medhub.plugins.models.' + m)\n"
             "from medhub.core.plugin_manager import load_plugins\n"

@@ -1,0 +1,128 @@
+"""From case dicts to prepared arrays: the deterministic preprocessing pipeline of a run, through the cache."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from medhub.core.errors import MedhubError
+from medhub.core.registry import DatasetInfo
+
+
+@dataclass
+class Prepared:
+    """One preprocessed case: channel-first float image, target (label map, class or value), spacing."""
+
+    id: str
+    image: np.ndarray
+    target: Any
+    spacing: tuple[float, ...]
+    source: dict[str, Any]
+
+
+def preprocessing(config: dict[str, Any], info: DatasetInfo, with_label: bool) -> Any:
+    """The deterministic pipeline of a run: load, orient, resample, normalize, to arrays."""
+    from medhub.core import transforms as T
+
+    seg = info.task == "segmentation"
+    keys = ("image", "label") if seg and with_label else ("image",)
+    steps: list[Any] = [T.LoadImage(keys=keys)]
+    if info.dims == 3:
+        steps.append(T.Reorient("RAS", keys=keys))
+        if config.get("target_spacing"):
+            steps.append(T.Resample(tuple(config["target_spacing"]), keys=keys))
+    if not seg and config.get("channels"):
+        steps.append(T.MatchChannels(int(config["channels"])))
+    if not seg and config.get("resize"):
+        steps.append(T.Resize(tuple(config["resize"])))
+    norm = config.get("normalization") or "zscore"
+    if norm == "ct":
+        low, high = config.get("ct_window") or (-1000, 1000)
+        steps.append(T.CTWindow(low, high))
+    elif norm == "zscore":
+        steps.append(T.ZScore(nonzero=bool(config.get("nonzero_mask"))))
+    elif norm == "percentile":
+        steps += [T.PercentileClip(), T.ZScore(nonzero=bool(config.get("nonzero_mask")))]
+    if not seg and config.get("patch_size"):
+        steps.append(T.PadOrCrop(tuple(config["patch_size"]), keys=("image",)))
+    steps.append(T.ToArrays(keys=keys))
+    return T.Compose(steps)
+
+
+def prepare(cases: list[dict[str, Any]], config: dict[str, Any], info: DatasetInfo, desc: str,
+            quiet: bool = False) -> list[Prepared]:
+    """Run the deterministic pipeline over ``cases`` (through the on-disk cache when enabled). A segmentation
+    label map holding values the card's ``labels`` do not declare is refused, naming its file
+    (:func:`medhub.core.data.label_values.check_prepared_label`), before training could fail on it."""
+    from medhub.core.data.cache import PreprocessCache
+    from medhub.core.data.label_values import allowed_labels, check_prepared_label
+    from tqdm.auto import tqdm
+
+    seg = info.task == "segmentation"
+    allowed = allowed_labels(info)  # label values the card declares; others would end in an index error
+    cache = PreprocessCache() if config.get("cache", True) else None
+    out = []
+    for case in tqdm(cases, desc=desc, unit="case", disable=quiet, leave=False):
+        has_label = "label" in case and case["label"] is not None
+        pipeline = preprocessing(config, info, with_label=has_label)
+        source = {k: v for k, v in case.items() if k in ("id", "image", "label")}
+        done = cache.get_or_compute(case, pipeline) if cache is not None else pipeline(dict(case))
+        image = np.asarray(done["image"], dtype=np.float32)
+        if image.ndim != info.dims + 1:
+            raise MedhubError(f'case "{case["id"]}" of dataset "{info.id}": expected a {info.dims}D image with '
+                              f"channels, got array shape {image.shape}")
+        target: Any = None
+        if has_label:
+            label = case["label"]
+            if seg:
+                target = compact_labels(np.asarray(done["label"]))
+                check_prepared_label(target, case, info, allowed)
+            elif isinstance(label, (list, tuple)):
+                target = np.asarray(label, dtype=np.float32)  # multi-label: one 0/1 per class
+            else:
+                target = label
+        spacing = tuple(float(s) for s in done.get("spacing", (1.0,) * info.dims))
+        out.append(Prepared(id=case["id"], image=image, target=target, spacing=spacing, source=source))
+    if not seg and out:
+        first = out[0]
+        odd = next((p for p in out if p.image.shape != first.image.shape), None)
+        if odd is not None:
+            raise MedhubError(f'dataset "{info.id}": case "{first.id}" has image shape {first.image.shape} but '
+                              f'"{odd.id}" has {odd.image.shape}; whole images are batched, so set "channels" '
+                              '(1 or 3) and "resize" (a size per axis) in the run config, e.g. --set channels=1 '
+                              '--set resize=[224,224]')
+    return out
+
+
+def is_multilabel(prepared: list[Prepared]) -> bool:
+    """Whether the targets are vectors of 0/1 per class (multi-label classification, e.g. RSNA ICH)."""
+    return any(isinstance(p.target, np.ndarray) and p.target.ndim == 1 for p in prepared if p.target is not None)
+
+
+def num_outputs(info: DatasetInfo, prepared: list[Prepared]) -> int:
+    """Output channels of the model: classes for segmentation/classification, 1 for regression."""
+    if info.task == "regression":
+        return 1
+    if info.task == "classification" and is_multilabel(prepared):
+        return int(next(p.target.shape[0] for p in prepared if p.target is not None))
+    if info.labels:
+        # Label values need not be contiguous (BraTS uses 0, 1, 2, 4): one channel per value up to the largest.
+        values = [int(k) for k in info.labels if str(k).lstrip("-").isdigit()]
+        return max(values) + 1 if values else len(info.labels)
+    if info.task == "classification":
+        return int(max(int(p.target) for p in prepared if p.target is not None)) + 1
+    return int(max(int(p.target.max()) for p in prepared if p.target is not None)) + 1
+
+
+def compact_labels(label: np.ndarray) -> np.ndarray:
+    """A label map in the smallest integer dtype that holds its values (uint8 for up to 255 classes): the
+    training set stays in memory as labels, and every batch copies them."""
+    if label.size == 0 or label.dtype.kind not in "iub":
+        return label
+    low, high = int(label.min()), int(label.max())
+    for dtype in (np.uint8, np.int16, np.int32):
+        info = np.iinfo(dtype)
+        if info.min <= low and high <= info.max:
+            return label.astype(dtype, copy=False)
+    return label

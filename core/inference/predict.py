@@ -1,0 +1,123 @@
+"""``hub predict``: a trained run's best model applied to a split, written in each input's original geometry.
+
+Segmentation: each image goes through the run's own deterministic preprocessing (orientation, spacing,
+normalization), then sliding-window inference with Gaussian weighting (optionally averaged over every
+flip of the spatial axes), then the class probabilities are resampled linearly from the preprocessed grid
+back onto the original voxel grid (through the two affines) and turned into labels. The label map is
+written with the input image's geometry (same shape, spacing, origin, direction; for NIfTI the input's
+affine), named like the input file. A 2D case read as ``#slice=0`` of a one-slice file (a CAMUS NIfTI
+frame, W x H x 1) is written back as that file: same W x H x 1 shape and 3D affine. Classification /
+regression: one CSV row per case.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from medhub.core.errors import MedhubError
+from medhub.core.inference.original_grid import output_name, resample_to, write_prediction
+from medhub.core.inference.predictors import classification_row, segment
+from medhub.core.inference.run_loading import best_checkpoint, load_model, prediction_stages, run_folder, split_cases_of
+from medhub.core.runs import read_run_config
+
+
+def predict_run(run_id: str, split: str = "test", out: Path | None = None, tta: bool = False,
+                device: str | None = None, dataset: str | None = None, quiet: bool = False) -> dict[str, Any]:
+    """Predict every case of ``split`` with the run's best model; returns the manifest written as predictions.json."""
+    import torch
+    from medhub.core.atomic import write_json_atomic
+    from medhub.core.data.prepare import preprocessing
+    from medhub.core.folders import missing_dirs, remove_empty_dirs
+    from medhub.core.io import read_image
+    from medhub.core.parallel.devices import plan_devices
+    from medhub.core.plugin_manager import get_registry
+    from tqdm.auto import tqdm
+
+    folder = run_folder(run_id)
+    run_id = folder.name
+    config = read_run_config(folder)
+    if dataset is not None and get_registry().dataset(dataset).id != config["dataset"]:
+        raise MedhubError(f'run {run_id} was trained on "{config["dataset"]}", not "{dataset}"')
+    info = get_registry().dataset(config["dataset"])
+    if tta and info.task != "segmentation":
+        raise MedhubError(f'--tta: run {run_id} is a {info.task} run (dataset "{info.id}"); flip test-time '
+                          "augmentation applies to segmentation runs only. Predict without --tta")
+    plan = plan_devices({**config, "device": device or config["device"],
+                         "model_parallel": prediction_stages(config, device)}, info.dims)
+    cases = split_cases_of(config, info, split)
+    out = Path(out) if out is not None else folder / "predictions" / split
+    created = missing_dirs(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise MedhubError(f"--out {out}: cannot use it as the predictions folder ({err.strerror or err}); "
+                          "give a folder path (it is created when missing)") from None
+    try:
+        io = best_checkpoint(folder)["io"]
+        n_out = int(io["out_channels"])
+        seg = info.task == "segmentation"
+        pipeline = preprocessing(config, info, with_label=False)
+        model = None
+        entries: list[dict[str, Any]] = []
+        rows: list[dict[str, Any]] = []
+        for case in tqdm(cases, desc=f"predict {split}", unit="case", disable=quiet):
+            done = pipeline({"id": case["id"], "image": case["image"]})
+            image = np.asarray(done["image"], dtype=np.float32)
+            if model is None:
+                window = config.get("patch_size") if seg and config.get("patch_size") else image.shape[1:]
+                model = load_model(folder, config, image.shape[0], n_out, plan.devices,
+                                   (1, image.shape[0], *window))
+            if seg:
+                probs = segment(model, image, config, n_out, plan.primary, tta, plan.autocast)
+                original = read_image(case["image"])
+                back = resample_to(probs, np.asarray(done["affine"]), original.spatial_shape, original.affine)
+                labels = back.argmax(0).astype(np.uint8)
+                path = write_prediction(labels, out / output_name(case), case["image"], original)
+                entries.append({"case": case["id"], "file": path.name, "image": str(case["image"])})
+            else:
+                with torch.no_grad(), plan.autocast():
+                    raw = model(torch.from_numpy(image[None]).to(plan.primary)).float().cpu().numpy()[0]
+                rows.append(classification_row(case["id"], raw, info.task, bool(io.get("multilabel"))))
+    except BaseException:
+        remove_empty_dirs(created)  # a failure before any prediction leaves no empty folder behind
+        raise
+    manifest: dict[str, Any] = {"run_id": run_id, "dataset": info.id, "split": split, "tta": tta,
+                                "task": info.task, "out": str(out), "out_channels": n_out,
+                                "devices": list(plan.devices)}
+    if seg:
+        manifest["cases"] = entries
+    else:
+        write_rows_csv(out / "predictions.csv", rows)
+        manifest["csv"] = str(out / "predictions.csv")
+        manifest["cases"] = rows
+    write_json_atomic(out / "predictions.json", manifest)
+    note_other_files(out, {e["file"] for e in entries} | {"predictions.json", "predictions.csv"})
+    return manifest
+
+
+def note_other_files(out: Path, written: set[str]) -> None:
+    """Say on stderr when the predictions folder also holds files this prediction did not write (an earlier
+    prediction, another split): they stay, ``predictions.json`` lists only this prediction's files."""
+    from medhub.core.output import info
+
+    others = sorted(p.name for p in out.iterdir() if p.name not in written and not p.name.startswith("."))
+    if others:
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        info(f"note: {out} also holds {len(others)} file(s) this prediction did not write ({shown}); they were left "
+             "as they are and predictions.json lists only this prediction's files")
+
+
+def write_rows_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    """``case,prediction[,p0,p1,...]`` rows."""
+    width = max((len(r.get("score", [])) for r in rows), default=0)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["case", "prediction", *[f"p{k}" for k in range(width)]])
+        for r in rows:
+            value = r["prediction"]
+            writer.writerow([r["case"], value if not isinstance(value, float) or math.isfinite(value) else "",
+                             *r.get("score", [])])

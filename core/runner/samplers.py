@@ -1,0 +1,93 @@
+"""Training samples: random patches (segmentation) or shuffled whole images (classification / regression)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from medhub.core.data.prepare import Prepared
+
+
+class SegmentationSampler:
+    """Random patches with foreground oversampling and augmentation, one batch per call.
+
+    The batch's case picks and one seed per sample come from the run's generator, in order; each sample is
+    then cut and augmented with its own generator. So a batch is the same whether its samples are made one
+    after another or by a pool of threads (``pool``), and the run's generator advances by the same draws.
+    """
+
+    def __init__(self, cases: list[Prepared], config: dict[str, Any], dims: int):
+        from medhub.core import transforms as T
+
+        self.cases = cases
+        self.batch_size = int(config["batch_size"])
+        patch = tuple(int(p) for p in (config.get("patch_size") or cases[0].image.shape[1:]))
+        steps: list[Any] = [T.RandPatch(patch, fg_fraction=float(config["fg_fraction"]))]
+        if config.get("augment", True):
+            steps += [T.RandFlip(axes=tuple(range(dims)), p=0.5), T.RandIntensity(p=0.15, scale=0.1, shift=0.1)]
+        self.augment = T.Compose(steps)
+        self.image_shape = (self.batch_size, int(cases[0].image.shape[0]), *patch)
+        self.label_shape = (self.batch_size, *patch)
+        self.label_dtype = np.result_type(*[c.target.dtype for c in cases if c.target is not None] or [np.int64])
+
+    def new_buffers(self, allocate: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Empty (images, labels) arrays for one batch; ``allocate(shape, dtype)`` may supply them (pinned memory)."""
+        allocate = allocate or (lambda shape, dtype: np.empty(shape, dtype=dtype))
+        return allocate(self.image_shape, np.float32), allocate(self.label_shape, self.label_dtype)
+
+    def __call__(self, rng: np.random.Generator, pool: Any = None,
+                 out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        picks = rng.integers(0, len(self.cases), size=self.batch_size)
+        seeds = rng.integers(0, 2**63, size=self.batch_size)
+        images, labels = out if out is not None else self.new_buffers()
+
+        def make(i: int) -> None:
+            case = self.cases[int(picks[i])]
+            sample = self.augment({"image": case.image, "label": case.target},
+                                  rng=np.random.Generator(np.random.PCG64(int(seeds[i]))))
+            np.copyto(images[i], sample["image"], casting="same_kind")
+            np.copyto(labels[i], sample["label"], casting="unsafe")
+
+        if pool is None:
+            for i in range(self.batch_size):
+                make(i)
+        else:
+            for _ in pool.map(make, range(self.batch_size)):
+                pass
+        return images, labels
+
+
+class ArraySampler:
+    """Shuffled mini-batches of whole images with their class or value (classification / regression)."""
+
+    def __init__(self, cases: list[Prepared], config: dict[str, Any], dims: int):
+        from medhub.core import transforms as T
+
+        self.cases = cases
+        self.batch_size = min(int(config["batch_size"]), len(cases))
+        self.augment = T.Compose([T.RandFlip(axes=tuple(range(dims)), p=0.5)]) if config.get("augment", True) else None
+        self.order: list[int] = []
+
+    def steps_per_epoch(self) -> int:
+        return max(1, len(self.cases) // self.batch_size)
+
+    def __call__(self, rng: np.random.Generator, pool: Any = None, out: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        # whole images, small: made in the calling thread (``pool`` and ``out`` are for the patch sampler)
+        if len(self.order) < self.batch_size:
+            self.order = [int(i) for i in rng.permutation(len(self.cases))]
+        take, self.order = self.order[: self.batch_size], self.order[self.batch_size:]
+        images, targets = [], []
+        for i in take:
+            case = self.cases[i]
+            img = case.image
+            if self.augment is not None:
+                img = self.augment({"image": img}, rng=rng)["image"]
+            images.append(np.ascontiguousarray(img, dtype=np.float32))
+            targets.append(case.target)
+        return np.stack(images), np.asarray(targets)
+
+    def state(self) -> list[int]:
+        return list(self.order)
+
+    def load_state(self, order: list[int]) -> None:
+        self.order = list(order)
