@@ -26,7 +26,14 @@ from medhub.core import hookspecs
 from medhub.core.cards import card_to_dataset, read_card_file
 from medhub.core.errors import MedhubError, PluginError, closest
 from medhub.core.paths import cards_dir
-from medhub.core.registry import DatasetInfo, DuplicateIdError, LayoutInfo, MetricInfo, ModelInfo, Registry
+from medhub.core.registry import (
+    DatasetInfo,
+    DuplicateIdError,
+    LayoutInfo,
+    MetricInfo,
+    ModelInfo,
+    Registry,
+)
 
 GROUP = "medhub"
 BUILTIN_DIST = "medhub"

@@ -439,6 +439,12 @@ class Registry:
         """A metric by id or alias."""
         return self.metrics.get(name)
 
+    def metric_direction(self, name: str) -> str | None:
+        """``"max"`` or ``"min"``: which way the metric ``name`` improves; a per-label or per-region name
+        (``dice/1``, ``dice/ET``) is its metric's. None when no plugin registered that metric."""
+        base = name.split("/", 1)[0]
+        return self.metrics.get(base).direction if base in self.metrics else None
+
     def entry(self, name: str) -> DatasetInfo | ModelInfo:
         """A dataset or a model (datasets first); unknown ids suggest from both."""
         for table in (self.datasets, self.models):

@@ -1,7 +1,8 @@
-"""Provenance of a result: the source commit it was produced with."""
+"""Provenance of a result: the versions of what produced it and the source commit."""
 
 from __future__ import annotations
 
+import platform
 import subprocess
 
 
@@ -12,3 +13,14 @@ def git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def versions() -> dict[str, object]:
+    """The versions a result record carries: medhub, torch, Python and every loaded plugin's distribution."""
+    import torch
+    from medhub.core.plugin_manager import loaded
+
+    import medhub
+
+    return {"medhub": medhub.__version__, "torch": torch.__version__, "python": platform.python_version(),
+            "plugins": loaded().versions()}

@@ -60,9 +60,7 @@ def registered_direction(metric: str) -> str | None:
     try:
         from medhub.core.plugin_manager import get_registry
 
-        table = get_registry().metrics
-        base = metric.split("/", 1)[0]
-        return table.get(base).direction if base in table else None
+        return get_registry().metric_direction(metric)
     except Exception:  # noqa: BLE001 - a broken plugin must not break the leaderboard
         return None
 

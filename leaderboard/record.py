@@ -155,3 +155,32 @@ class Result:
         """Validate ``record`` (MedhubError naming the field) and return its typed view."""
         validate(record, source)
         return cls.from_record(record)
+
+
+def build_record(*, run_id: str, created: str, finished: str, dataset: dict[str, Any], model: dict[str, Any],
+                 config: dict[str, Any], config_hash: str, rows: list[dict[str, Any]], aggregate: dict[str, Any],
+                 ranking_metric: str, direction: str, devices: dict[str, Any], timings: dict[str, float],
+                 versions: dict[str, Any], artifacts: dict[str, Any], onnx_max_abs_diff: float | None,
+                 history: list[dict[str, Any]]) -> dict[str, Any]:
+    """The result record (schema :data:`SCHEMA_VERSION`) of a completed run, as strict JSON values.
+
+    ``aggregate`` holds the means over cases: plain values become ``metrics.aggregate``, per-label mappings
+    ``metrics.per_label``; ``rows`` are the per-case values, stored raw. The ranking value is the aggregate
+    of ``ranking_metric`` (None when it is missing or not finite). The caller validates the record when it
+    stores it (:func:`medhub.leaderboard.store.save_result`).
+    """
+    from medhub.core.json_values import json_safe
+    from medhub.leaderboard.provenance import git_commit
+
+    value = aggregate.get(ranking_metric)
+    return json_safe({
+        "schema": SCHEMA_VERSION, "run_id": run_id, "status": "completed", "created": created, "finished": finished,
+        "dataset": dataset, "model": model, "config": config, "config_hash": config_hash, "seed": int(config["seed"]),
+        "metrics": {"aggregate": {k: v for k, v in aggregate.items() if not isinstance(v, dict)},
+                    "per_label": {k: v for k, v in aggregate.items() if isinstance(v, dict)},
+                    "per_case": rows},
+        "ranking": {"metric": ranking_metric, "direction": direction,
+                    "value": float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None},
+        "devices": devices, "timings": timings, "versions": versions, "git_commit": git_commit(),
+        "artifacts": artifacts, "onnx_max_abs_diff": onnx_max_abs_diff, "history": history,
+    })

@@ -8,9 +8,9 @@ import sys
 import warnings
 
 import pytest
+from medhub.core._moved import MOVED
 
 import medhub
-from medhub.core._moved import MOVED
 
 
 def test_every_public_name_resolves_to_its_defining_module():

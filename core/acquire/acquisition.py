@@ -167,9 +167,13 @@ def _acquire(info: DatasetInfo, home_dir: Path, target: Path, force: bool, jobs:
              file: Path | str | None, quiet: bool) -> Path:
     """The body of :func:`acquire` once the target is known (the caller cleans up after a failure)."""
     from medhub.core.acquire.checksums import verify_file
-    from medhub.core.acquire.http import DownloadItem, download_files
-    from medhub.core.acquire.markers import LINK_MARKER, READY_MARKER, mark_linked, mark_ready
-    from medhub.core.paths import require_inside
+    from medhub.core.acquire.http import download_files
+    from medhub.core.acquire.markers import (
+        LINK_MARKER,
+        READY_MARKER,
+        mark_linked,
+        mark_ready,
+    )
 
     for marker in (READY_MARKER, LINK_MARKER):
         (home_dir / marker).unlink(missing_ok=True)
@@ -204,13 +208,11 @@ def _acquire(info: DatasetInfo, home_dir: Path, target: Path, force: bool, jobs:
             raise MedhubError(manual_instructions(info))
         forbidden = manual_instructions(info, f'"{info.id}" needs a login or an accepted licence.')
         downloads = downloads_dir(info.id)
-        items = [DownloadItem(s.url, require_inside(downloads / s.filename, downloads, f'dataset "{info.id}": '
-                                                    f"sources[{i}].filename"), s.md5, s.sha256, s.size)
-                 for i, s in enumerate(info.sources)]
         if not quiet:
-            log(f"downloading {info.id}: {len(items)} file(s) into {downloads}")
+            log(f"downloading {info.id}: {len(info.sources)} file(s) into {downloads}")
         fix = f"fetch it by hand and run: hub download {info.id} --file PATH"
-        paths = download_files(items, jobs=jobs, quiet=quiet, mirror=mirror, fix=fix, forbidden=forbidden)
+        paths = download_files(info.sources, downloads, jobs=jobs, quiet=quiet, mirror=mirror, fix=fix,
+                               forbidden=forbidden)
         for src, path in zip(info.sources, paths):
             if not quiet:
                 log(f"extracting {path.name}" if src.extract else f"placing {path.name}")

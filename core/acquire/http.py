@@ -22,14 +22,20 @@ import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from medhub.core.acquire.checksums import ChecksumError, check_hashes, verify_file
 from medhub.core.acquire.errors import DownloadError, by_hand
-from medhub.core.acquire.urls import MAX_REDIRECTS, REDIRECT_CODES, check_redirect, check_source_url
+from medhub.core.acquire.urls import (
+    MAX_REDIRECTS,
+    REDIRECT_CODES,
+    check_redirect,
+    check_source_url,
+)
 from medhub.core.folders import missing_dirs, remove_empty_dirs
+from medhub.core.paths import require_inside
+from medhub.core.registry import Source
 
 CHUNK_SIZE = 1 << 20
 
@@ -48,17 +54,6 @@ SIZE_MARGIN = 1 << 20  # bytes accepted past a declared size, at the least (else
 
 class _Retry(Exception):
     """Internal: a transient failure worth another attempt."""
-
-
-@dataclass(frozen=True)
-class DownloadItem:
-    """One file to fetch: its URL, where it goes and what it must hash to."""
-
-    url: str
-    dest: Path
-    md5: str | None = None
-    sha256: str | None = None
-    size: int | None = None
 
 
 def mirror_url(url: str, mirror: str | None) -> str:
@@ -398,34 +393,37 @@ def _finish(part: Path, hashers: dict[str, object], md5: str | None, sha256: str
         raise
 
 
-def download_files(items: Sequence[DownloadItem], *, jobs: int = 2, quiet: bool = False, mirror: str | None = None,
-                   fix: str = "", forbidden: str = "", **kwargs) -> list[Path]:
-    """Download several files, ``jobs`` at a time; raises the first error after all have stopped."""
-    items = list(items)
-    if not items:
+def download_files(sources: Sequence[Source], folder: Path, *, jobs: int = 2, quiet: bool = False,
+                   mirror: str | None = None, fix: str = "", forbidden: str = "", **kwargs) -> list[Path]:
+    """Download every source into ``folder`` (``folder / source.filename``, checked to stay inside it),
+    ``jobs`` at a time; returns the paths in the order of ``sources``; raises the first error after all
+    have stopped."""
+    sources = list(sources)
+    if not sources:
         return []
-    jobs = max(1, min(int(jobs), len(items)))
-    for item in items:  # before any folder is made
-        check_source_url(mirror_url(item.url, mirror), Path(item.dest).name, fix)
+    folder = Path(folder)
+    dests = [require_inside(folder / s.filename, folder, f"sources[{i}].filename") for i, s in enumerate(sources)]
+    jobs = max(1, min(int(jobs), len(sources)))
+    for source, dest in zip(sources, dests):  # before any folder is made
+        check_source_url(mirror_url(source.url, mirror), dest.name, fix)
     # the folders are made here, before any thread starts, and taken back (when still empty) only after all
     # have stopped: a thread that fails at once must not remove a folder another one is about to write into
-    created = sorted({d for item in items for d in missing_dirs(Path(item.dest).parent)},
-                     key=lambda d: len(d.parts), reverse=True)
+    created = missing_dirs(folder)
     try:
-        for item in items:
-            _make_dirs(Path(item.dest).parent)
-        return _download_all(items, jobs, quiet, mirror, fix, forbidden, kwargs)
+        _make_dirs(folder)
+        return _download_all(list(zip(sources, dests)), jobs, quiet, mirror, fix, forbidden, kwargs)
     except BaseException:
         remove_empty_dirs(created)
         raise
 
 
-def _download_all(items: list[DownloadItem], jobs: int, quiet: bool, mirror: str | None, fix: str, forbidden: str,
-                  kwargs: dict) -> list[Path]:
+def _download_all(items: list[tuple[Source, Path]], jobs: int, quiet: bool, mirror: str | None, fix: str,
+                  forbidden: str, kwargs: dict) -> list[Path]:
     def one(idx_item):
-        idx, item = idx_item
-        return download_file(mirror_url(item.url, mirror), item.dest, md5=item.md5, sha256=item.sha256,
-                             size=item.size, quiet=quiet, fix=fix, forbidden=forbidden, position=idx % jobs, **kwargs)
+        idx, (source, dest) = idx_item
+        return download_file(mirror_url(source.url, mirror), dest, md5=source.md5, sha256=source.sha256,
+                             size=source.size, quiet=quiet, fix=fix, forbidden=forbidden, position=idx % jobs,
+                             **kwargs)
 
     if jobs == 1:
         return [one(x) for x in enumerate(items)]

@@ -20,8 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def metric_directions(record: Any, registry: Any) -> dict[str, str]:
     """``{metric id: "max" | "min"}`` for each metric the plugin registered (as the registry holds it)."""
-    held = {m.id: m for m in registry.metrics}
-    return {mid: held[mid].direction for mid in record.metrics if mid in held}
+    return {mid: registry.metric_direction(mid) for mid in record.metrics if mid in registry.metrics}
 
 
 def run(args: argparse.Namespace) -> int:

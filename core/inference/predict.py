@@ -19,9 +19,19 @@ from typing import Any
 
 import numpy as np
 from medhub.core.errors import MedhubError
-from medhub.core.inference.original_grid import output_name, resample_to, write_prediction
+from medhub.core.inference.original_grid import (
+    output_name,
+    resample_to,
+    write_prediction,
+)
 from medhub.core.inference.predictors import classification_row, segment
-from medhub.core.inference.run_loading import best_checkpoint, load_model, prediction_stages, run_folder, split_cases_of
+from medhub.core.inference.run_loading import (
+    best_checkpoint,
+    load_model,
+    prediction_stages,
+    run_folder,
+    split_cases_of,
+)
 from medhub.core.runs import read_run_config
 
 

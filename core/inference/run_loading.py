@@ -30,7 +30,11 @@ def run_folder(run_id: str, where: str = "RUN_ID") -> Path:
 
 def best_checkpoint(folder: Path) -> dict[str, Any]:
     """The run's ``checkpoints/best.pt`` (weights and io); a damaged file is a one-line error naming it."""
-    from medhub.core.runner.checkpoints import PREDICT_KEYS, load_checkpoint, retrain_fix
+    from medhub.core.runner.checkpoints import (
+        PREDICT_KEYS,
+        load_checkpoint,
+        retrain_fix,
+    )
 
     return load_checkpoint(folder / "checkpoints" / CHECKPOINT, PREDICT_KEYS, retrain_fix(folder))
 

@@ -58,7 +58,11 @@ def read_dataset(path: Path, stop_before_pixels: bool = False):
             raise MedhubError(f"{path}: not a DICOM file (no DICM preamble and no DICOM elements) nor another "
                               f"image format medhub reads by its suffix; check the file or give it its real suffix") from None
     if "TransferSyntaxUID" not in ds.file_meta and ds.original_encoding[0] is not None:
-        from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+        from pydicom.uid import (
+            ExplicitVRBigEndian,
+            ExplicitVRLittleEndian,
+            ImplicitVRLittleEndian,
+        )
 
         implicit, little = ds.original_encoding
         ds.file_meta.TransferSyntaxUID = (ImplicitVRLittleEndian if implicit else

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["SEGMENTATION_METRICS", "aggregate", "mean_of", "metric_direction", "score_predictions",
+__all__ = ["SEGMENTATION_METRICS", "aggregate", "mean_of", "score_predictions",
            "segmentation_scores"]
 
 # Imported on first use: the metrics plugin (``medhub.core.metrics.plugin``) lives in this package and is
@@ -19,14 +19,3 @@ def __getattr__(name: str) -> Any:
 
         return getattr(importlib.import_module(f"medhub.core.metrics.{_LAZY[name]}"), name)
     raise AttributeError(f"module 'medhub.core.metrics' has no attribute {name!r}")
-
-
-def metric_direction(metric_id: str) -> str:
-    """``"max"`` or ``"min"``: which way a registered metric improves (unknown ids: ``"max"``)."""
-    from medhub.core.plugin_manager import get_registry
-
-    base = metric_id.split("/", 1)[0]
-    try:
-        return get_registry().metric(base).direction
-    except Exception:  # noqa: BLE001 - unregistered metrics rank like scores
-        return "max"

@@ -16,7 +16,12 @@ from typing import Any
 import torch
 from medhub.core.errors import MedhubError
 from medhub.core.parallel.cost import graph_costs
-from medhub.core.parallel.partition import PARAM_WEIGHT, Stage, build_stage_modules, partition_model
+from medhub.core.parallel.partition import (
+    PARAM_WEIGHT,
+    Stage,
+    build_stage_modules,
+    partition_model,
+)
 from medhub.core.parallel.trace import trace_model
 from torch import nn
 

@@ -94,6 +94,7 @@ def resume(run_id: str, quiet: bool = False, stop_after_epochs: int | None = Non
 
 
 def _drive(trainer: Trainer, stop_after_epochs: int | None, resume_from: Path | None) -> dict[str, Any] | None:
+    import torch
     from medhub.core.parallel.distributed import barrier, cleanup
 
     meta = read_run_config(trainer.run_dir, "run.json")
@@ -110,12 +111,9 @@ def _drive(trainer: Trainer, stop_after_epochs: int | None, resume_from: Path | 
         barrier(trainer.dist)
         if not finished:
             return None
-    except Exception as exc:
-        oom = type(exc).__name__ == "OutOfMemoryError"
-        if oom:
-            raise MedhubError(f"CUDA ran out of memory in run {trainer.run_id}: try a smaller --patch-size or "
-                              "--batch-size, --amp bf16, or --model-parallel N") from None
-        raise
+    except torch.cuda.OutOfMemoryError:
+        raise MedhubError(f"CUDA ran out of memory in run {trainer.run_id}: try a smaller --patch-size or "
+                          "--batch-size, --amp bf16, or --model-parallel N") from None
     finally:
         cleanup(trainer.dist)
     if not trainer.main:

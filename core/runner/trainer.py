@@ -4,7 +4,6 @@ collects what the result record holds."""
 from __future__ import annotations
 
 import math
-import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,7 @@ from medhub.core.atomic import write_json_atomic
 from medhub.core.data.availability import ensure_available
 from medhub.core.data.fingerprint import parts_fingerprint
 from medhub.core.errors import MedhubError
-from medhub.core.json_values import json_safe
+from medhub.core.model_adapters import count_parameters
 from medhub.core.parallel.distributed import DistInfo, shared_value
 from medhub.core.paths import runs_dir
 from medhub.core.runner.checkpoints import (
@@ -28,7 +27,6 @@ from medhub.core.runner.checkpoints import (
 )
 from medhub.core.runner.config import config_hash
 from medhub.core.runs import CHECKPOINT_BEST, CHECKPOINT_LAST, now_iso
-from medhub.leaderboard.provenance import git_commit
 
 
 @dataclass
@@ -80,12 +78,12 @@ class Trainer:
     def setup(self) -> None:
         """Data, split, model, optimizer, schedule, loss, device plan."""
         import torch
-        from medhub.core.data.prepare import is_multilabel, num_outputs, prepare
-        from medhub.core.runner.samplers import ArraySampler, SegmentationSampler
         from medhub.core.data.cases import parse_dataset, split_cases
+        from medhub.core.data.prepare import is_multilabel, num_outputs, prepare
         from medhub.core.parallel.devices import plan_devices
         from medhub.core.runner.losses import build_loss
         from medhub.core.runner.optim import build_optimizer, build_scheduler
+        from medhub.core.runner.samplers import ArraySampler, SegmentationSampler
 
         cfg = self.config
         torch.manual_seed(int(cfg["seed"]))
@@ -130,7 +128,7 @@ class Trainer:
 
         hparams = dict(cfg.get("model_hparams") or {})
         self.model = self.model_info.build(self.in_channels, self.out_channels, **hparams)
-        self.n_parameters = sum(p.numel() for p in self.model.parameters())
+        self.n_parameters = count_parameters(self.model)
         self.stage_layout = None
         if cfg.get("model_parallel"):
             from medhub.core.parallel import ModelParallel
@@ -412,8 +410,6 @@ class Trainer:
     def finish(self, created: str) -> dict[str, Any]:
         import torch
 
-        import medhub
-
         best = self.run_dir / "checkpoints" / CHECKPOINT_BEST
         if self.main:
             fix = retrain_fix(self.run_dir)
@@ -438,40 +434,30 @@ class Trainer:
             onnx_path, onnx_diff = export_onnx(self.core_model, sample.image, self.config, self.run_dir / "model.onnx",
                                                self.info.dims)
             export_s = time.perf_counter() - t0
-        from medhub.core.plugin_manager import loaded
+        from medhub.leaderboard.provenance import versions
+        from medhub.leaderboard.record import build_record
 
-        value = agg.get(self.ranking_metric)
-        record = {
-            "schema": 1, "run_id": self.run_id, "status": "completed", "created": created, "finished": now_iso(),
-            "dataset": {"id": self.info.id, "version": self.info.version, "fingerprint": self.data_fingerprint,
-                        "split": {"name": self.eval_split, "fold": self.manifest.fold, "folds": self.manifest.folds,
-                                  "seed": self.manifest.seed, "fingerprint": self.manifest.fingerprint}},
-            "model": {"id": self.model_info.id, "hparams": dict(self.config.get("model_hparams") or {}),
-                      "parameters": int(self.n_parameters)},
-            "config": self.config, "config_hash": config_hash(self.config), "seed": int(self.config["seed"]),
-            "metrics": {"aggregate": {k: v for k, v in agg.items() if not isinstance(v, dict)},
-                        "per_label": {k: v for k, v in agg.items() if isinstance(v, dict)},
-                        "per_case": rows},
-            "ranking": {"metric": self.ranking_metric, "direction": self.direction,
-                        "value": float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None},
-            "devices": {"device": self.plan.primary, "names": self.plan.devices, "amp": self.plan.amp,
-                        "channels_last": bool(self.plan.channels_last and not self.stage_layout),
-                        "parallel": {"mode": ("model-parallel" if self.stage_layout else
-                                              "ddp" if self.dist.enabled else "none"),
-                                     "world_size": self.dist.world_size, "backend": self.dist.backend,
-                                     "stages": self.stage_layout}},
-            "timings": timings(self.prepare_seconds, self.state, eval_s, export_s),
-            "versions": {"medhub": medhub.__version__, "torch": torch.__version__, "python": platform.python_version(),
-                         "plugins": loaded().versions()},
-            "git_commit": git_commit(),
-            "artifacts": {"run_dir": str(self.run_dir), "config": str(self.run_dir / "config.json"),
-                          "checkpoint_best": str(best), "checkpoint_last": str(self.run_dir / "checkpoints" / CHECKPOINT_LAST),
-                          "onnx": str(onnx_path) if onnx_path else None,
-                          "tensorboard": str(self.run_dir / "tensorboard")},
-            "onnx_max_abs_diff": onnx_diff,
-            "history": self.state.history,
-        }
-        return json_safe(record)
+        return build_record(
+            run_id=self.run_id, created=created, finished=now_iso(),
+            dataset={"id": self.info.id, "version": self.info.version, "fingerprint": self.data_fingerprint,
+                     "split": {"name": self.eval_split, "fold": self.manifest.fold, "folds": self.manifest.folds,
+                               "seed": self.manifest.seed, "fingerprint": self.manifest.fingerprint}},
+            model={"id": self.model_info.id, "hparams": dict(self.config.get("model_hparams") or {}),
+                   "parameters": int(self.n_parameters)},
+            config=self.config, config_hash=config_hash(self.config), rows=rows, aggregate=agg,
+            ranking_metric=self.ranking_metric, direction=self.direction,
+            devices={"device": self.plan.primary, "names": self.plan.devices, "amp": self.plan.amp,
+                     "channels_last": bool(self.plan.channels_last and not self.stage_layout),
+                     "parallel": {"mode": ("model-parallel" if self.stage_layout else
+                                           "ddp" if self.dist.enabled else "none"),
+                                  "world_size": self.dist.world_size, "backend": self.dist.backend,
+                                  "stages": self.stage_layout}},
+            timings=timings(self.prepare_seconds, self.state, eval_s, export_s), versions=versions(),
+            artifacts={"run_dir": str(self.run_dir), "config": str(self.run_dir / "config.json"),
+                       "checkpoint_best": str(best), "checkpoint_last": str(self.run_dir / "checkpoints" / CHECKPOINT_LAST),
+                       "onnx": str(onnx_path) if onnx_path else None,
+                       "tensorboard": str(self.run_dir / "tensorboard")},
+            onnx_max_abs_diff=onnx_diff, history=self.state.history)
 
 
 def timings(prepare_s: float, state: RunState, eval_s: float, export_s: float) -> dict[str, float]:

@@ -9,12 +9,25 @@ accept either form.
 
 from __future__ import annotations
 
-from medhub.core.transforms.augment import RandAffine, RandFlip, RandIntensity, RandNoise, RandPatch, RandRot90
+from medhub.core.transforms.augment import (
+           RandAffine,
+           RandFlip,
+           RandIntensity,
+           RandNoise,
+           RandPatch,
+           RandRot90,
+)
 from medhub.core.transforms.base import Compose, Transform, is_label_key, is_random
 from medhub.core.transforms.colour import MatchChannels
 from medhub.core.transforms.convert import LoadImage, OneHot, ToArrays
 from medhub.core.transforms.intensity import CTWindow, PercentileClip, ZScore
-from medhub.core.transforms.spatial import CropForeground, PadOrCrop, Reorient, Resample, Resize
+from medhub.core.transforms.spatial import (
+           CropForeground,
+           PadOrCrop,
+           Reorient,
+           Resample,
+           Resize,
+)
 
 __all__ = ["Compose", "Transform", "is_label_key", "is_random", "LoadImage", "Reorient", "Resample", "CTWindow",
            "ZScore", "PercentileClip", "CropForeground", "PadOrCrop", "Resize", "MatchChannels", "RandPatch", "RandFlip", "RandRot90",

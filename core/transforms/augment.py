@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-from medhub.core.transforms.base import Transform, channel_first, is_label_key, rewrap, spatial_ndim
+from medhub.core.transforms.base import (
+    Transform,
+    channel_first,
+    is_label_key,
+    rewrap,
+    spatial_ndim,
+)
 from medhub.core.transforms.spatial import crop_keys
 
 _FG: dict[int, tuple[Any, np.ndarray]] = {}

@@ -9,7 +9,12 @@ from typing import Any
 import numpy as np
 from medhub.core.errors import MedhubError
 from medhub.core.io import Image, check_pair, read_image
-from medhub.core.transforms.base import Transform, channel_first, is_label_key, spatial_ndim
+from medhub.core.transforms.base import (
+    Transform,
+    channel_first,
+    is_label_key,
+    spatial_ndim,
+)
 
 
 def _is_path_like(value: Any) -> bool:

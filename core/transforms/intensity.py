@@ -6,7 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from medhub.core.transforms.base import Transform, channel_first, is_label_key, rewrap, spatial_ndim
+from medhub.core.transforms.base import (
+    Transform,
+    channel_first,
+    is_label_key,
+    rewrap,
+    spatial_ndim,
+)
 
 
 def _apply(case: dict[str, Any], keys: tuple[str, ...], fn) -> dict[str, Any]:

@@ -118,7 +118,13 @@ class Reorient(Transform):
     keys: tuple[str, ...] = ("image", "label")
 
     def __call__(self, case: dict[str, Any]) -> dict[str, Any]:
-        from nibabel.orientations import apply_orientation, axcodes2ornt, inv_ornt_aff, io_orientation, ornt_transform
+        from nibabel.orientations import (
+            apply_orientation,
+            axcodes2ornt,
+            inv_ornt_aff,
+            io_orientation,
+            ornt_transform,
+        )
 
         out = dict(case)
         for k in self.present(case):

@@ -8,7 +8,15 @@ import json
 import pytest
 from medhub.core import plugin_manager
 from medhub.core.errors import MedhubError, PluginError
-from medhub.core.registry import DatasetInfo, DuplicateIdError, LayoutInfo, MetricInfo, ModelInfo, Source, Table
+from medhub.core.registry import (
+    DatasetInfo,
+    DuplicateIdError,
+    LayoutInfo,
+    MetricInfo,
+    ModelInfo,
+    Source,
+    Table,
+)
 
 from tests.core.test_plugins import site  # noqa: F401 - the fake site-packages fixture
 from tests.helpers import make_dist, run_hub_process

@@ -6,7 +6,13 @@ import json
 
 import pytest
 from medhub.core.errors import MedhubError
-from medhub.leaderboard.record import SUPPORTED_KEYWORDS, Result, schema, schema_errors, validate
+from medhub.leaderboard.record import (
+    SUPPORTED_KEYWORDS,
+    Result,
+    schema,
+    schema_errors,
+    validate,
+)
 
 from tests.leaderboard.records import classification_record, make_record, runner_record
 

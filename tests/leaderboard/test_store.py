@@ -15,7 +15,13 @@ import pytest
 from medhub.core.errors import MedhubError
 from medhub.leaderboard import store as store_mod
 from medhub.leaderboard.record import validate
-from medhub.leaderboard.store import MIGRATIONS, STORE_VERSION, Store, import_files, save_result
+from medhub.leaderboard.store import (
+    MIGRATIONS,
+    STORE_VERSION,
+    Store,
+    import_files,
+    save_result,
+)
 
 from tests.leaderboard.records import make_record, runner_record
 

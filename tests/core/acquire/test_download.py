@@ -11,8 +11,13 @@ import pytest
 from medhub.core.acquire import http as download
 from medhub.core.acquire.checksums import ChecksumError
 from medhub.core.acquire.errors import DownloadError
-from medhub.core.acquire.http import DownloadItem, download_file, download_files, mirror_url
+from medhub.core.acquire.http import (
+    download_file,
+    download_files,
+    mirror_url,
+)
 from medhub.core.errors import MedhubError
+from medhub.core.registry import Source
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -267,9 +272,9 @@ def test_parallel_downloads_and_mirror(server, tmp_path):
     bodies = {f"/m/{i}.bin": bytes([i]) * (100_000 + i) for i in range(4)}
     for path, body in bodies.items():
         server.add(path, body)
-    items = [DownloadItem(f"https://unreachable.invalid/orig/{i}.bin", tmp_path / f"{i}.bin",
-                          sha256=sums(body)["sha256"]) for i, body in enumerate(bodies.values())]
-    paths = download_files(items, jobs=3, quiet=True, mirror=server.base + "/m/")
+    sources = [Source(url=f"https://unreachable.invalid/orig/{i}.bin", filename=f"{i}.bin", sha256=sums(body)["sha256"])
+               for i, body in enumerate(bodies.values())]
+    paths = download_files(sources, tmp_path, jobs=3, quiet=True, mirror=server.base + "/m/")
     assert [p.read_bytes() for p in paths] == list(bodies.values())
 
 
@@ -318,14 +323,14 @@ def test_a_part_cut_off_by_a_lost_connection_stays_in_its_new_folder_and_resumes
 
 
 def test_parallel_failures_leave_no_new_folder(server, tmp_path):
-    items = [DownloadItem(server.add(f"/p/{i}.bin", BODY, mode="404"), tmp_path / "d" / "downloads" / f"{i}.bin",
-                          md5=sums(BODY)["md5"]) for i in range(4)]
+    sources = [Source(url=server.add(f"/p/{i}.bin", BODY, mode="404"), filename=f"{i}.bin", md5=sums(BODY)["md5"])
+               for i in range(4)]
     with pytest.raises(DownloadError, match="HTTP 404"):
-        download_files(items, jobs=4, quiet=True)
+        download_files(sources, tmp_path / "d" / "downloads", jobs=4, quiet=True)
     assert list(tmp_path.iterdir()) == []
     server.httpd.modes["/p/3.bin"] = "ok"  # one file arrives: its folder stays, with it
     with pytest.raises(DownloadError, match="HTTP 404"):
-        download_files(items, jobs=4, quiet=True)
+        download_files(sources, tmp_path / "d" / "downloads", jobs=4, quiet=True)
     assert [p.name for p in (tmp_path / "d" / "downloads").iterdir()] == ["3.bin"]
 
 

@@ -8,8 +8,9 @@ import socket
 import pytest
 from medhub.core.acquire import http as download
 from medhub.core.acquire.errors import DownloadError
-from medhub.core.acquire.http import DownloadItem, download_file, download_files
+from medhub.core.acquire.http import download_file, download_files
 from medhub.core.acquire.urls import check_redirect
+from medhub.core.registry import Source
 
 from tests.core.acquire.test_download import BODY, server, sums  # noqa: F401 - fixture
 
@@ -40,7 +41,7 @@ def test_a_source_that_is_not_an_http_url_is_refused_before_any_folder_is_made(t
         download_file(url, dest, **sums(BODY), quiet=True)
     assert url in str(info.value) and "x.tar" in str(info.value)
     with pytest.raises(DownloadError, match="not an http\\(s\\) URL"):
-        download_files([DownloadItem(url, dest, md5=sums(BODY)["md5"])], quiet=True)
+        download_files([Source(url=url, filename=dest.name, md5=sums(BODY)["md5"])], dest.parent, quiet=True)
     assert not (tmp_path / "new").exists()
 
 

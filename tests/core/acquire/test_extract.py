@@ -9,7 +9,12 @@ import tarfile
 import zipfile
 
 import pytest
-from medhub.core.acquire.extract import UnsafeArchiveError, archive_kind, extract_archive, is_extracted
+from medhub.core.acquire.extract import (
+    UnsafeArchiveError,
+    archive_kind,
+    extract_archive,
+    is_extracted,
+)
 
 
 def add_file(tf: tarfile.TarFile, name: str, data: bytes = b"x") -> None:

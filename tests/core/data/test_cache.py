@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 from medhub.core.data.cache import PreprocessCache
 from medhub.core.io import Image, write_image
-from medhub.core.transforms import Compose, CTWindow, LoadImage, RandFlip, Reorient, Resample, ToArrays
+from medhub.core.transforms import (
+    Compose,
+    CTWindow,
+    LoadImage,
+    RandFlip,
+    Reorient,
+    Resample,
+    ToArrays,
+)
 
 
 def _files(tmp_path, seed=0):

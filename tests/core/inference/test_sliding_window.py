@@ -5,7 +5,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from medhub.core.inference.sliding_window import gaussian_weights, sliding_window, window_starts  # noqa: E402
+from medhub.core.inference.sliding_window import (  # noqa: E402
+    gaussian_weights,
+    sliding_window,
+    window_starts,
+)
 
 
 def test_window_starts_cover_the_whole_axis():

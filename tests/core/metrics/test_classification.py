@@ -7,8 +7,12 @@ import math
 import numpy as np
 import pytest
 from medhub.core.errors import MedhubError
-from medhub.core.metrics import metric_direction, score_predictions
-from medhub.core.metrics.classification import binary_auc, quadratic_weighted_kappa, weighted_log_loss
+from medhub.core.metrics import score_predictions
+from medhub.core.metrics.classification import (
+    binary_auc,
+    quadratic_weighted_kappa,
+    weighted_log_loss,
+)
 
 
 def onehot_scores(pred, k):
@@ -68,5 +72,9 @@ def test_regression_and_errors():
 
 
 def test_directions_come_from_the_registry():
-    assert metric_direction("dice") == "max" and metric_direction("hd95") == "min"
-    assert metric_direction("weighted_log_loss") == "min" and metric_direction("kappa") == "max"
+    from medhub.core.plugin_manager import get_registry
+
+    registry = get_registry()
+    assert registry.metric_direction("dice") == "max" and registry.metric_direction("hd95") == "min"
+    assert registry.metric_direction("weighted_log_loss") == "min" and registry.metric_direction("kappa") == "max"
+    assert registry.metric_direction("dice/ET") == "max" and registry.metric_direction("nope") is None

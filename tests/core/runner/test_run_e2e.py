@@ -107,8 +107,7 @@ def test_nan_loss_stops_and_names_the_step(spheres, monkeypatch, medhub_home, ba
     checkpoint stays and the message points at it."""
     import torch
     from medhub.core.errors import MedhubError
-    from medhub.core.runner import driver
-    from medhub.core.runner import losses
+    from medhub.core.runner import driver, losses
 
     real = losses.build_loss
     calls = {"n": 0}

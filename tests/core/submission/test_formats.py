@@ -23,7 +23,11 @@ from tests.plugins.datasets.catalogue_a_fixtures import (
     make_camus_original,
     one_epoch,
 )
-from tests.plugins.datasets.catalogue_b_fixtures import SUBTYPES, make_panda, make_rsna_ich
+from tests.plugins.datasets.catalogue_b_fixtures import (
+    SUBTYPES,
+    make_panda,
+    make_rsna_ich,
+)
 
 
 def dataset_info(dataset_id):

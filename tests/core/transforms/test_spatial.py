@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 from medhub.core.errors import MedhubError
 from medhub.core.io import Image
-from medhub.core.transforms import CropForeground, PadOrCrop, Reorient, Resample, ToArrays
+from medhub.core.transforms import (
+    CropForeground,
+    PadOrCrop,
+    Reorient,
+    Resample,
+    ToArrays,
+)
 
 
 def _world(img: Image, index) -> np.ndarray:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 
-from tests.plugins.datasets.catalogue_a_fixtures import TINY_3D, cases, make_abcs, one_epoch, problems
+from tests.plugins.datasets.catalogue_a_fixtures import (
+    TINY_3D,
+    cases,
+    make_abcs,
+    one_epoch,
+    problems,
+)
 
 
 def test_cards_for_both_tasks(hub):

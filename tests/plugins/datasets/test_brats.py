@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import json
 
-from tests.plugins.datasets.catalogue_a_fixtures import TINY_3D, cases, make_brats, one_epoch, problems
+from tests.plugins.datasets.catalogue_a_fixtures import (
+    TINY_3D,
+    cases,
+    make_brats,
+    one_epoch,
+    problems,
+)
 
 
 def test_card_declares_regions(hub):

@@ -8,7 +8,11 @@ import shutil
 import pytest
 from medhub.core.errors import MedhubError
 
-from tests.plugins.datasets.catalogue_b_fixtures import SUBTYPES, make_bone_age, make_rsna_ich
+from tests.plugins.datasets.catalogue_b_fixtures import (
+    SUBTYPES,
+    make_bone_age,
+    make_rsna_ich,
+)
 
 
 def _run(hub, dataset_id, size):
