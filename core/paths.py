@@ -8,6 +8,8 @@ from pathlib import Path
 from medhub.core.errors import MedhubError
 from medhub.core.ids import check_registry_id, check_run_id
 
+DOWNLOADS = "downloads"  # a dataset folder's sub-folder holding its archives
+
 
 def state_folder(path: Path, what: str) -> Path:
     """``path`` unchanged, unless something that is not a folder sits there (medhub would fail later with a
@@ -75,6 +77,13 @@ def dataset_dir(dataset_id: str) -> Path:
     check_registry_id(dataset_id, "dataset")
     base = datasets_dir()
     return require_inside(base.joinpath(*dataset_id.split("/")), base, f'dataset "{dataset_id}"')
+
+
+def downloads_dir(dataset_id: str) -> Path:
+    """Where the archives of a dataset are kept: ``$MEDHUB_HOME/datasets/<id>/downloads`` (checked to lie in
+    the dataset's folder: a ``downloads`` link to elsewhere is refused)."""
+    home = dataset_dir(dataset_id)
+    return require_inside(home / DOWNLOADS, home, f'downloads folder of dataset "{dataset_id}"')
 
 
 def run_dir(run_id: str, where: str = "run id") -> Path:

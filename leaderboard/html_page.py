@@ -12,8 +12,8 @@ import json
 import math
 from typing import Any
 
+from medhub.leaderboard.columns import caption, headers, metric_columns, row_values
 from medhub.leaderboard.ranking import Ranked, as_number
-from medhub.leaderboard.render import caption, headers, metric_columns, row_values
 
 MAX_PLOT_RUNS = 25  # runs drawn per plot (the best ones); the table always lists every run
 NOT_METRICS = {"case", "label", "target", "prediction", "score"}

@@ -17,21 +17,10 @@ from medhub.core.acquire.manual import manual_instructions
 from medhub.core.acquire.verify import check_layout
 from medhub.core.errors import MedhubError
 from medhub.core.output import info as log
+from medhub.core.paths import DOWNLOADS, downloads_dir
 from medhub.core.registry import DatasetInfo, Source, resolve_ref
 
-DOWNLOADS = "downloads"
-
-
 SEED = 0
-
-
-def downloads_dir(dataset_id: str) -> Path:
-    """Where the archives of a dataset are kept: ``$MEDHUB_HOME/datasets/<id>/downloads`` (checked to lie in
-    the dataset's folder: a ``downloads`` link to elsewhere is refused)."""
-    from medhub.core.paths import dataset_dir, require_inside
-
-    home = dataset_dir(dataset_id)
-    return require_inside(home / DOWNLOADS, home, f'downloads folder of dataset "{dataset_id}"')
 
 
 def check_sources(info: DatasetInfo) -> None:

@@ -183,10 +183,9 @@ def fetch_kaggle(info: DatasetInfo, target: Path, quiet: bool = False) -> list[d
 
     Returns the ``sources`` entries of the acquisition record. The caller verifies the layout.
     """
-    from medhub.core.acquire.acquisition import DOWNLOADS, downloads_dir
     from medhub.core.acquire.extract import extract_archive
     from medhub.core.output import info as log
-    from medhub.core.paths import dataset_dir
+    from medhub.core.paths import DOWNLOADS, dataset_dir, downloads_dir
 
     kind, ref = kaggle_source(info) or ("", "")
     if not quiet and ref:

@@ -19,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the report; exit 1 when there are problems."""
     import sys
 
-    from medhub.core.acquire.verify import verify_dataset
+    from medhub.core.data.verify import verify_dataset
     from medhub.core.output import print_json
 
     report = verify_dataset(args.id, quiet=args.quiet or not sys.stderr.isatty())

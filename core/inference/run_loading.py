@@ -30,7 +30,7 @@ def run_folder(run_id: str, where: str = "RUN_ID") -> Path:
 
 def best_checkpoint(folder: Path) -> dict[str, Any]:
     """The run's ``checkpoints/best.pt`` (weights and io); a damaged file is a one-line error naming it."""
-    from medhub.core.runner.checkpoints import (
+    from medhub.core.checkpoints import (
         PREDICT_KEYS,
         load_checkpoint,
         retrain_fix,
@@ -47,8 +47,8 @@ def load_model(folder: Path, config: dict[str, Any], in_channels: int, out_chann
     (:class:`medhub.core.parallel.ModelParallel`, micro-batches of the run's ``split_size``), balanced for
     inputs of ``sample_shape`` (batch first); its output comes back on the first device.
     """
+    from medhub.core.checkpoints import apply_weights, retrain_fix
     from medhub.core.plugin_manager import get_registry
-    from medhub.core.runner.checkpoints import apply_weights, retrain_fix
 
     model = get_registry().model(config["model"]).build(in_channels, out_channels, **(config.get("model_hparams") or {}))
     path = folder / "checkpoints" / CHECKPOINT

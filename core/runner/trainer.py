@@ -11,13 +11,7 @@ from typing import Any
 
 import numpy as np
 from medhub.core.atomic import write_json_atomic
-from medhub.core.data.availability import ensure_available
-from medhub.core.data.fingerprint import parts_fingerprint
-from medhub.core.errors import MedhubError
-from medhub.core.model_adapters import count_parameters
-from medhub.core.parallel.distributed import DistInfo, shared_value
-from medhub.core.paths import runs_dir
-from medhub.core.runner.checkpoints import (
+from medhub.core.checkpoints import (
     PREDICT_KEYS,
     RESUME_KEYS,
     apply_weights,
@@ -25,6 +19,12 @@ from medhub.core.runner.checkpoints import (
     retrain_fix,
     save_checkpoint,
 )
+from medhub.core.data.availability import ensure_available
+from medhub.core.data.fingerprint import parts_fingerprint
+from medhub.core.errors import MedhubError
+from medhub.core.model_adapters import count_parameters
+from medhub.core.parallel.distributed import DistInfo, shared_value
+from medhub.core.paths import runs_dir
 from medhub.core.runner.config import config_hash
 from medhub.core.runs import CHECKPOINT_BEST, CHECKPOINT_LAST, now_iso
 
