@@ -14,14 +14,14 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
-from medhub.plugins.datasets._catalogue_a_common import (
+from medhub.plugins.datasets._layout_helpers import (
     extras,
     find_folder,
     missing,
+    read_csv,
     sub_dirs,
 )
 
@@ -289,13 +289,8 @@ def _case_id(path: Path) -> str:
 
 def read_metadata(base: Path) -> list[dict[str, Path]]:
     """Rows of ``metadata.csv`` as ``{column: local path}``; errors name the file and the missing column."""
-    path = base / "metadata.csv"
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        absent = [c for c in KAGGLE_COLUMNS if c not in (reader.fieldnames or [])]
-        if absent:
-            raise MedhubError(f"{path}: missing column(s) {', '.join(absent)}; expected {', '.join(KAGGLE_COLUMNS)}")
-        return [{c: _local(base, c, row[c]) for c in KAGGLE_COLUMNS} for row in reader if row.get("ct_scan", "").strip()]
+    rows = read_csv(base / "metadata.csv", KAGGLE_COLUMNS)
+    return [{c: _local(base, c, row[c]) for c in KAGGLE_COLUMNS} for _, row in rows if row.get("ct_scan", "").strip()]
 
 
 def parse_kaggle(root: Path, info: DatasetInfo | None = None) -> dict[str, list[dict[str, Any]]]:
