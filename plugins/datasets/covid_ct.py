@@ -51,7 +51,9 @@ MEDSEG_INSTRUCTIONS = """\
 The MedSeg files are offered on medicalsegmentation.com without published checksums.
 1. From http://medicalsegmentation.com/covid19/ download tr_im.nii.gz, tr_mask.nii.gz and val_im.nii.gz
    ("Segmentation dataset nr. 1").
-2. Put the three files in one folder and run: hub link covid-ct/medseg DIR"""
+2. Put the three files in one folder and run: hub link covid-ct/medseg DIR
+   or hand them over one at a time: hub download covid-ct/medseg --file tr_im.nii.gz  (then tr_mask.nii.gz and
+   val_im.nii.gz; until the third, it names the files still missing)"""
 KAGGLE_INSTRUCTIONS = f"""\
 This is the Kaggle dataset {KAGGLE_DATASET} (about 1 GB): you need a Kaggle account and API token.
 1. With the kaggle package and your token (pip install "medhub[kaggle]", ~/.kaggle/kaggle.json): hub download covid-ct/kaggle
