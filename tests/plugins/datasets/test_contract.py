@@ -62,6 +62,7 @@ def with_card_form():
 
 
 def by_hand_routes():
+    """The datasets a user fetches by hand; a link-only one carries the reason in its test id."""
     for d in BY_HAND:
         yield pytest.param(d, id=f"{d}-link-only-{LINK_ONLY[d].replace(' ', '-')}" if d in LINK_ONLY else d)
 
