@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from medhub.plugins.datasets._catalogue_a_common import (
+from medhub.plugins.datasets._layout_helpers import (
     extras,
     find_folder,
     list_dir,
@@ -35,8 +35,9 @@ INSTRUCTIONS = """\
 The ABCs data is shared with registered participants (no automatic download).
 1. Register at https://abcs.mgh.harvard.edu/ (questions: abcsmiccai@mgh.harvard.edu) and download the three
    training archives (ABCs_training_data_Part1..3.zip) and, if wanted, the test data.
-2. hub download abcs/task1 --file ABCs_training_data_Part1.zip  (and Part2, Part3; the same folder serves task2)
-   or unzip them into one folder and run: hub link abcs/task1 DIR   (and: hub link abcs/task2 DIR)"""
+2. hub download abcs/task{task} --file ABCs_training_data_Part1.zip  (then Part2 and Part3)
+   or unzip them into one folder and run: hub link abcs/task{task} DIR
+   (the same archives serve abcs/task{other}: hub link abcs/task{other} DIR)"""
 TASK_LABELS = {
     1: ("Cerebellum", "Falx", "Sinuses", "Tentorium", "Ventricles"),
     2: ("Brainstem", "Chiasm", "Cochlea_L", "Cochlea_R", "Eye_L", "Eye_R", "Lacrimal_L", "Lacrimal_R",
@@ -65,7 +66,7 @@ def task_dataset(task: int) -> DatasetInfo:
         ranking_metric="dice",
         ranking_direction="max",
         preprocessing={"normalization": "zscore", "patch_size": [128, 128, 128]},
-        instructions=INSTRUCTIONS,
+        instructions=INSTRUCTIONS.format(task=task, other=3 - task),
         description=f"45 training cases (3 channels: ct, t1, t2; label map NNN_labelmap_task{task}.mha) and "
                     "15 test cases without label maps. Ids: the three-digit case number.",
     )

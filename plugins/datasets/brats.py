@@ -14,17 +14,17 @@ saved as ``W39_1998.09.19_Segm.nii``.
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 from typing import Any
 
-from medhub.plugins.datasets._catalogue_a_common import (
+from medhub.plugins.datasets._layout_helpers import (
     extras,
     find_folder,
     list_dir,
     missing,
     number,
+    read_csv,
     sub_dirs,
     unique_ids,
 )
@@ -115,13 +115,11 @@ def label_file(folder: Path) -> Path | None:
     return odd[0] if len(odd) == 1 else None
 
 
-def read_csv_rows(path: Path, key: str) -> dict[str, dict[str, str]]:
+def rows_by_key(path: Path, key: str) -> dict[str, dict[str, str]]:
     """Rows of an optional CSV keyed by column ``key`` (``{}`` when the file or the column is absent)."""
     if not path.is_file():
         return {}
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        rows = list(csv.DictReader(fh))
-    return {row[key].strip(): row for row in rows if row.get(key)}
+    return {row[key].strip(): row for _, row in read_csv(path) if row.get(key)}
 
 
 def case_extras(holders: list[Path]) -> dict[str, dict[str, Any]]:
@@ -129,11 +127,11 @@ def case_extras(holders: list[Path]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for holder in holders:
         for name in ("name_mapping.csv", "name_mapping_validation_data.csv"):
-            for cid, row in read_csv_rows(holder / name, "BraTS_2020_subject_ID").items():
+            for cid, row in rows_by_key(holder / name, "BraTS_2020_subject_ID").items():
                 if row.get("Grade"):
                     out.setdefault(cid, {})["grade"] = row["Grade"].strip()
         for name, key in (("survival_info.csv", "Brats20ID"), ("survival_evaluation.csv", "BraTS20ID")):
-            for cid, row in read_csv_rows(holder / name, key).items():
+            for cid, row in rows_by_key(holder / name, key).items():
                 facts = {"age": number(row.get("Age", "").strip() or None),
                          "survival_days": number(row.get("Survival_days", "").strip() or None),
                          "resection": (row.get("Extent_of_Resection") or "").strip() or None}

@@ -28,7 +28,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from medhub.plugins.datasets._catalogue_a_common import (
+from medhub.plugins.datasets._layout_helpers import (
     extras,
     find_folder,
     list_dir,

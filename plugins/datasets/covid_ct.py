@@ -14,14 +14,14 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
-from medhub.plugins.datasets._catalogue_a_common import (
+from medhub.plugins.datasets._layout_helpers import (
     extras,
     find_folder,
     missing,
+    read_csv,
     sub_dirs,
 )
 
@@ -51,7 +51,9 @@ MEDSEG_INSTRUCTIONS = """\
 The MedSeg files are offered on medicalsegmentation.com without published checksums.
 1. From http://medicalsegmentation.com/covid19/ download tr_im.nii.gz, tr_mask.nii.gz and val_im.nii.gz
    ("Segmentation dataset nr. 1").
-2. Put the three files in one folder and run: hub link covid-ct/medseg DIR"""
+2. Put the three files in one folder and run: hub link covid-ct/medseg DIR
+   or hand them over one at a time: hub download covid-ct/medseg --file tr_im.nii.gz  (then tr_mask.nii.gz and
+   val_im.nii.gz; until the third, it names the files still missing)"""
 KAGGLE_INSTRUCTIONS = f"""\
 This is the Kaggle dataset {KAGGLE_DATASET} (about 1 GB): you need a Kaggle account and API token.
 1. With the kaggle package and your token (pip install "medhub[kaggle]", ~/.kaggle/kaggle.json): hub download covid-ct/kaggle
@@ -289,13 +291,8 @@ def _case_id(path: Path) -> str:
 
 def read_metadata(base: Path) -> list[dict[str, Path]]:
     """Rows of ``metadata.csv`` as ``{column: local path}``; errors name the file and the missing column."""
-    path = base / "metadata.csv"
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        absent = [c for c in KAGGLE_COLUMNS if c not in (reader.fieldnames or [])]
-        if absent:
-            raise MedhubError(f"{path}: missing column(s) {', '.join(absent)}; expected {', '.join(KAGGLE_COLUMNS)}")
-        return [{c: _local(base, c, row[c]) for c in KAGGLE_COLUMNS} for row in reader if row.get("ct_scan", "").strip()]
+    rows = read_csv(base / "metadata.csv", KAGGLE_COLUMNS)
+    return [{c: _local(base, c, row[c]) for c in KAGGLE_COLUMNS} for _, row in rows if row.get("ct_scan", "").strip()]
 
 
 def parse_kaggle(root: Path, info: DatasetInfo | None = None) -> dict[str, list[dict[str, Any]]]:

@@ -16,10 +16,11 @@ grade an integer 0-5 (the most probable class), as in the competition's ``sample
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 from typing import Any
+
+from medhub.plugins.datasets._layout_helpers import read_csv
 
 from medhub import DatasetInfo, LayoutInfo, MedhubError, SubmissionFormat, hookimpl
 
@@ -132,18 +133,6 @@ def find_root(root: Path) -> Path:
                       f"(expected train.csv, train_images/, train_label_masks/, test.csv)")
 
 
-def _rows(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in required if c not in (reader.fieldnames or [])]
-            if missing:
-                raise MedhubError(f"{path}: missing column(s) {', '.join(missing)} (has: {', '.join(reader.fieldnames or [])})")
-            return list(reader)
-    except OSError as exc:
-        raise MedhubError(f"{path}: cannot read it ({exc.strerror})") from None
-
-
 def _level(info: DatasetInfo | None) -> int:
     return int((info.layout_options if info is not None else {}).get("level", LEVEL))
 
@@ -158,7 +147,7 @@ def parse_panda(root: Path, info: DatasetInfo | None = None) -> dict[str, list[d
     level = _level(info)
     train = []
     csv_path = base / "train.csv"
-    for n, row in enumerate(_rows(csv_path, ("image_id", "isup_grade")), start=2):
+    for n, row in read_csv(csv_path, ("image_id", "isup_grade")):
         image_id = row["image_id"].strip()
         try:
             grade = int(row["isup_grade"])
@@ -176,7 +165,7 @@ def parse_panda(root: Path, info: DatasetInfo | None = None) -> dict[str, list[d
         train.append(case)
     test = []
     if (base / "test_images").is_dir() and (base / "test.csv").is_file():
-        for row in _rows(base / "test.csv", ("image_id",)):
+        for _, row in read_csv(base / "test.csv", ("image_id",)):
             image_id = row["image_id"].strip()
             test.append({"id": image_id, "image": f"{base / 'test_images' / image_id}.tiff#level={level}",
                          "data_provider": row.get("data_provider", "")})

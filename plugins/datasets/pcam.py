@@ -70,8 +70,9 @@ def register_datasets(register):
         preprocessing={"normalization": "zscore", "patch_size": [96, 96]},
         instructions="hub download pcam fetches the nine files from Zenodo (7.5 GB) and checks their MD5s. Files "
                      "taken from the Google Drive links of the basveeling/pcam README have the valid and test "
-                     "names the other way round from Zenodo's, so --file accepts Zenodo's files only; a folder of "
-                     "already gunzipped .h5 files can be registered with: hub link pcam DIR",
+                     "names the other way round from Zenodo's, so --file accepts Zenodo's files only:\n"
+                     "  hub download pcam --file PATH   (once per file, named as below)\n"
+                     "A folder of already gunzipped .h5 files can be registered with: hub link pcam DIR",
         description="327,680 H&E patches (96x96, 10x) from Camelyon16 slides; official train / valid / test "
                     "parts (262,144 / 32,768 / 32,768), each 50/50 balanced, no slide shared between parts.",
     ))

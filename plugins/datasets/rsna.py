@@ -17,11 +17,12 @@ each output); ``rsna/bone-age`` keeps medhub's ``id,prediction`` CSV.
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 from pathlib import Path
 from typing import Any
+
+from medhub.plugins.datasets._layout_helpers import read_csv
 
 from medhub import DatasetInfo, LayoutInfo, MedhubError, SubmissionFormat, hookimpl
 
@@ -262,18 +263,6 @@ def image_dir(base: Path, name: str) -> Path:
     return nested if nested.is_dir() else base / name
 
 
-def _csv_rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in columns if c not in (reader.fieldnames or [])]
-            if missing:
-                raise MedhubError(f"{path}: missing column(s) {', '.join(missing)} (has: {', '.join(reader.fieldnames or [])})")
-            return list(reader)
-    except OSError as exc:
-        raise MedhubError(f"{path}: cannot read it ({exc.strerror})") from None
-
-
 def _male(text: str, path: Path, n: int) -> bool:
     value = text.strip().lower()
     if value in ("true", "1", "m", "male"):
@@ -288,7 +277,7 @@ def parse_bone_age(root: Path, info: DatasetInfo | None = None) -> dict[str, lis
     base = find_root(root, TRAIN_CSV, "RSNA bone age").resolve()
     train_dir = image_dir(base, "boneage-training-dataset")
     train = []
-    for n, row in enumerate(_csv_rows(base / TRAIN_CSV, ("id", "boneage", "male")), start=2):
+    for n, row in read_csv(base / TRAIN_CSV, ("id", "boneage", "male")):
         try:
             age = float(row["boneage"])
         except ValueError:
@@ -299,7 +288,7 @@ def parse_bone_age(root: Path, info: DatasetInfo | None = None) -> dict[str, lis
     test = []
     if (base / TEST_CSV).is_file():
         test_dir = image_dir(base, "boneage-test-dataset")
-        for n, row in enumerate(_csv_rows(base / TEST_CSV, ("Case ID", "Sex")), start=2):
+        for n, row in read_csv(base / TEST_CSV, ("Case ID", "Sex")):
             case_id = row["Case ID"].strip()
             test.append({"id": case_id, "image": str(test_dir / f"{case_id}.png"),
                          "male": _male(row["Sex"], base / TEST_CSV, n)})

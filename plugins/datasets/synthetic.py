@@ -10,11 +10,10 @@ Registration is metadata only; the generators live in ``_synthetic_gen`` and run
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
-from medhub.plugins.datasets._catalogue_a_common import number
+from medhub.plugins.datasets._layout_helpers import number, read_csv
 
 from medhub import DatasetInfo, LayoutInfo, MedhubError, hookimpl
 
@@ -89,13 +88,8 @@ def _options(info: DatasetInfo | None) -> dict[str, Any]:
 
 def _read_part(root: Path, csv_name: str, folder: str, opts: dict[str, Any]) -> list[dict[str, Any]]:
     path = root / csv_name
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-    except OSError as exc:
-        raise MedhubError(f"{path}: cannot read the case list ({exc.strerror}); is {root} an image-csv dataset?") from None
     cases = []
-    for n, row in enumerate(rows, start=2):
+    for n, row in read_csv(path, what="the case list", fix=f"; is {root} an image-csv dataset?"):
         case = (row.get(opts["id_column"]) or "").strip()
         if not case:
             raise MedhubError(f'{path}, line {n}: empty "{opts["id_column"]}" column')

@@ -10,7 +10,7 @@ import tarfile
 import pytest
 
 from tests.core.acquire.test_download import server  # noqa: F401 - fixture
-from tests.plugins.datasets.test_decathlon import make_decathlon_task
+from tests.plugins.datasets.fixtures import make_decathlon_task
 
 
 def task_tar(tmp_path, folder_name="Task99_Tiny") -> bytes:

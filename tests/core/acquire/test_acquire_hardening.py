@@ -19,7 +19,7 @@ from medhub.core.registry import DatasetInfo, Source
 from tests.core.acquire.test_acquire import downloaded, task_tar, write_card
 from tests.core.acquire.test_download import server  # noqa: F401 - fixture
 from tests.core.acquire.test_extract_hardening import snapshot
-from tests.plugins.datasets.test_decathlon import make_decathlon_task
+from tests.plugins.datasets.fixtures import make_decathlon_task
 
 
 def tiny_task(root, seed):

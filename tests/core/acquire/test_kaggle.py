@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from tests.plugins.datasets.catalogue_b_fixtures import make_bone_age, make_panda
+from tests.plugins.datasets.fixtures import make_bone_age, make_panda
 
 RULES = "https://www.kaggle.com/competitions/prostate-cancer-grade-assessment/rules"
 

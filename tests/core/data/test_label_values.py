@@ -6,7 +6,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from tests.plugins.datasets.test_decathlon import make_decathlon_task
+from tests.plugins.datasets.fixtures import make_decathlon_task
 
 LINK_MARKER = ("datasets", "decathlon", "spleen", ".medhub-link.json")
 

@@ -16,17 +16,15 @@ import pytest
 from medhub.core.errors import MedhubError
 
 from tests.generated import tiny_seg_config
-from tests.plugins.datasets.catalogue_a_fixtures import (
+from tests.plugins.datasets.fixtures import (
+    SUBTYPES,
     TINY_2D,
     cases,
     make_camus_nifti,
     make_camus_original,
-    one_epoch,
-)
-from tests.plugins.datasets.catalogue_b_fixtures import (
-    SUBTYPES,
     make_panda,
     make_rsna_ich,
+    one_epoch,
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
-from tests.plugins.datasets.catalogue_a_fixtures import (
+from tests.plugins.datasets.fixtures import (
     TINY_3D,
     cases,
     make_abcs,

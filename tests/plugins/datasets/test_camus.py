@@ -6,7 +6,7 @@ import json
 import shutil
 import zipfile
 
-from tests.plugins.datasets.catalogue_a_fixtures import (
+from tests.plugins.datasets.fixtures import (
     TINY_2D,
     cases,
     make_camus_nifti,

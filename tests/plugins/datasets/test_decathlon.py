@@ -6,37 +6,7 @@ import json
 
 import pytest
 
-SPLEEN_LABELS = {"0": "background", "1": "spleen"}
-
-
-def make_decathlon_task(folder, n_train: int = 7, n_test: int = 2, name: str = "tiny",
-                        labels: dict | None = None) -> dict:
-    """Write a tiny Decathlon task (real dataset.json incl. the ``relase`` typo, 4x4x4 NIfTI files), labelled
-    like Task09_Spleen unless ``labels`` says otherwise."""
-    import nibabel as nib
-    import numpy as np
-
-    for sub in ("imagesTr", "labelsTr", "imagesTs"):
-        (folder / sub).mkdir(parents=True, exist_ok=True)
-    affine = np.diag([1.0, 1.0, 2.0, 1.0])
-    training, test = [], []
-    for i in range(n_train + n_test):
-        case = f"{name}_{i}.nii.gz"
-        nib.save(nib.Nifti1Image(np.full((4, 4, 4), i, dtype=np.int16), affine), folder / ("imagesTr" if i < n_train else "imagesTs") / case)
-        if i < n_train:
-            nib.save(nib.Nifti1Image((np.arange(64).reshape(4, 4, 4) % 2).astype(np.uint8), affine), folder / "labelsTr" / case)
-            training.append({"image": f"./imagesTr/{case}", "label": f"./labelsTr/{case}"})
-        else:
-            test.append(f"./imagesTs/{case}")
-    meta = {"name": "Tiny", "description": "tiny test task", "reference": "tests", "licence": "CC-BY-SA 4.0",
-            "relase": "1.0 04/05/2018", "tensorImageSize": "3D", "modality": {"0": "CT"},
-            "labels": labels or SPLEEN_LABELS, "numTraining": n_train, "numTest": n_test,
-            "training": training, "test": test}
-    (folder / "dataset.json").write_text(json.dumps(meta, indent=4))
-    # macOS resource-fork litter that real MSD tars contain
-    (folder / "imagesTr" / f"._{name}_0.nii.gz").write_bytes(b"\x00\x05\x16\x07junk")
-    (folder / "._dataset.json").write_bytes(b"junk")
-    return meta
+from tests.plugins.datasets.fixtures import make_decathlon_task
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.plugins.datasets.catalogue_a_fixtures import (
+from tests.plugins.datasets.fixtures import (
     TINY_3D,
     cases,
     make_emidec,

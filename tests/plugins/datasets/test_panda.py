@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from medhub.core.errors import MedhubError
 
-from tests.plugins.datasets.catalogue_b_fixtures import make_panda, write_pyramid
+from tests.plugins.datasets.fixtures import make_panda, write_pyramid
 
 
 @pytest.mark.parametrize("style", ["subifds", "reduced", "pages"])

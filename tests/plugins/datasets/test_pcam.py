@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from medhub.core.errors import MedhubError
 
-from tests.plugins.datasets.catalogue_b_fixtures import make_pcam
+from tests.plugins.datasets.fixtures import make_pcam
 
 pytest.importorskip("h5py")
 

@@ -8,7 +8,7 @@ import shutil
 import pytest
 from medhub.core.errors import MedhubError
 
-from tests.plugins.datasets.catalogue_b_fixtures import (
+from tests.plugins.datasets.fixtures import (
     SUBTYPES,
     make_bone_age,
     make_rsna_ich,

@@ -1,11 +1,14 @@
-"""Small helpers shared by the CAMUS, COVID CT, EMIDEC, ABCs and BraTS layout parsers.
+"""Small helpers shared by the built-in layout parsers (CAMUS, COVID CT, EMIDEC, ABCs, BraTS, PANDA, RSNA,
+image-csv).
 
-Finding the folder a distribution unpacks into, listing files cheaply, reading ``key: value`` text files
-and turning "what should be there" versus "what is there" into ``missing file`` / ``extra file`` lines.
+Finding the folder a distribution unpacks into, listing files cheaply, reading CSV files and ``key: value``
+text files, and turning "what should be there" versus "what is there" into ``missing file`` / ``extra file``
+lines.
 """
 
 from __future__ import annotations
 
+import csv
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -47,6 +50,40 @@ def find_folder(root: Path, accept: Callable[[Path], bool], what: str, depth: in
         level = [sub for folder in level for sub in sub_dirs(folder)]
     raise MedhubError(f"no {what} data found in {root} or its sub-folders (searched {depth} levels deep); "
                       f"is this the extracted {what} download?")
+
+
+def read_csv(path: Path, columns: Iterable[str] = (), what: str = "it", fix: str = "") -> list[tuple[int, dict[str, str]]]:
+    """The rows of a CSV file with a header, each with the line it ends on (the header is line 1).
+
+    Args:
+        path: the CSV file (UTF-8, a leading byte-order mark is dropped).
+        columns: header names that must be there.
+        what: what the file holds, for the error when it cannot be read (``"the case list"``).
+        fix: text appended to that error (``"; is DIR an image-csv dataset?"``).
+
+    Returns:
+        ``[(line, {column: value}), ...]``; blank lines are skipped.
+
+    Raises:
+        MedhubError: naming ``path``: it cannot be read, or it lacks some of ``columns`` (the error lists
+        the missing ones and the header it has).
+
+    Example:
+        >>> for line, row in read_csv(base / "train.csv", ("image_id", "isup_grade")):
+        ...     grade = int(row["isup_grade"])  # an error names f"{path}, line {line}"
+    """
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            header = reader.fieldnames or []
+            absent = [c for c in columns if c not in header]
+            if absent:
+                raise MedhubError(f"{path}: missing column(s) {', '.join(absent)} (has: {', '.join(header)})")
+            return [(reader.line_num, row) for row in reader]
+    except OSError as exc:
+        raise MedhubError(f"{path}: cannot read {what} ({exc.strerror}){fix}") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise MedhubError(f"{path}: not a readable CSV file ({exc})") from None
 
 
 def read_key_values(path: Path) -> dict[str, str]:
