@@ -101,6 +101,16 @@ def test_every_example_line_parses_and_names_registered_ids(name, line):
     check_registered(ns, line)
 
 
+# Commands that need no data on disk, no run and no network: their examples run as they are.
+SELF_CONTAINED = ("plugins", "datasets", "models", "info", "cache")
+
+
+@pytest.mark.parametrize("line", [line for name, line in EXAMPLE_CASES if name in SELF_CONTAINED])
+def test_the_examples_of_commands_that_need_no_data_run_and_succeed(hub, line):
+    code, out, err = hub(*hub_argv(line))
+    assert code == 0 and out.strip(), err
+
+
 @pytest.mark.parametrize("name", sorted(MODULES))
 def test_command_help_shows_the_examples_block_with_its_lines_as_written(hub, monkeypatch, name):
     monkeypatch.setenv("COLUMNS", "60")  # narrower than most example lines: they must not be wrapped
