@@ -7,7 +7,27 @@ from collections.abc import Iterable
 
 
 class MedhubError(Exception):
-    """A user-facing error: the message names the file, flag or dataset and says how to fix it."""
+    """A user-facing error: the message names the file, flag, dataset or id and says how to fix it.
+
+    Raise it from plugin code (a layout parser, a generator, a submission check) for anything the user can
+    fix: the command line prints ``hub COMMAND: error: MESSAGE`` on stderr, without a traceback, and exits
+    with code 1 (any other exception is a bug and shows its traceback). A hook that raises at registration
+    marks its plugin as failed; a MedhubError's message is then the error ``hub plugins`` shows, word for word.
+
+    Args:
+        message (str): one line (further lines may list items, indented) that names what is wrong (the file,
+            flag, dataset or id, quoting the value) and says what to do.
+
+    Example:
+        >>> from medhub import MedhubError
+        >>> def read_frames(folder):
+        ...     raise MedhubError(f"{folder}: no patientNNNN folders; give the extracted CAMUS folder")
+        >>> try:
+        ...     read_frames("/data/camus")
+        ... except MedhubError as exc:
+        ...     print(f"hub cases: error: {exc}")
+        hub cases: error: /data/camus: no patientNNNN folders; give the extracted CAMUS folder
+    """
 
 
 class UnknownIdError(MedhubError, KeyError):

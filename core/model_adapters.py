@@ -89,13 +89,62 @@ def module_model(id: str, target: str | Callable[..., Any], tasks: tuple[str, ..
                  out_arg: str | None = "num_classes", output_key: OutputKey = None,
                  input_channels: int | None = None, title: str = "", citation: str = "",
                  aliases: tuple[str, ...] = (), description: str = "", **defaults: Any) -> ModelInfo:
-    """A ``ModelInfo`` for a module class or factory ``target`` (``"pkg.mod:Class"`` or a callable).
+    """A :class:`~medhub.core.registry.ModelInfo` for an existing module class or factory, e.g. from a model zoo.
 
-    ``in_arg`` / ``out_arg`` name the target's arguments that receive medhub's in / out channels (None:
-    not passed). When ``in_arg`` is None and ``input_channels`` is given (e.g. 3 for ImageNet models), a
-    1x1 conv maps the dataset's channels onto it. ``output_key`` (dict key, tuple index or callable)
-    extracts the logits from a dict / tuple output. ``defaults`` become the entry's hyper-parameters and
-    must be plain JSON values. The target is imported only when the model is built.
+    medhub builds a model as ``factory(in_channels, out_channels, **hparams)``; this maps those two numbers onto
+    the target's own argument names, adapts a fixed input width and picks the logits out of a dict / tuple
+    output. The target is imported only when the model is built (registration stays torch-free); with an
+    importable target (a ``"module:attribute"`` string or a module-level class) the factory pickles.
+
+    Args:
+        id (str): the model id (``name`` or ``family/name``, lower case).
+        target (str | Callable): the module class or factory, or its ``"package.module:attribute"``.
+        tasks (tuple[str, ...]): the tasks it supports (``("segmentation",)``).
+        dims (tuple[int, ...]): the spatial dimensions it supports (``(2,)``, ``(3,)`` or ``(2, 3)``).
+        in_arg (str | None): the target's argument that receives the dataset's image channels. Default
+            ``"in_channels"``; None: not passed.
+        out_arg (str | None): the target's argument that receives the number of outputs (classes; 1 for
+            regression). Default ``"num_classes"``; None: not passed.
+        output_key (str | int | Callable | None): how to get the logits from the module's output: a dict key,
+            a tuple index or a function of the output. Default None: the output is the logits.
+        input_channels (int | None): with ``in_arg=None``, the channels the target expects (3 for ImageNet
+            models): a dataset with other channels gets a 1x1 convolution onto them in front. Default None.
+        title (str): one line for ``hub models``. Default ``""``.
+        citation (str): how to cite the architecture. Default ``""``.
+        aliases (tuple[str, ...]): other names for the id. Default ``()``.
+        description (str): a longer text for ``hub info``. Default ``""``.
+        **defaults: the target's other arguments with their defaults, which become the entry's ``hparams``
+            (a run overrides them with ``model_hparams``); plain JSON values only.
+
+    Returns:
+        ModelInfo: the entry to pass to ``register`` in a ``register_models`` hook.
+
+    Raises:
+        MedhubError: a default that is not a plain JSON value.
+
+    Example:
+        >>> import torch
+        >>> from medhub import module_model
+        >>> conv = module_model("myorg/conv2d", "torch.nn:Conv2d", ("segmentation",), (2,),
+        ...                     out_arg="out_channels", kernel_size=3, padding=1)
+        >>> conv.hparams
+        {'kernel_size': 3, 'padding': 1}
+        >>> conv.build(1, 4)
+        Conv2d(1, 4, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))
+
+        A network that returns a dict and takes 3 input channels whatever the dataset has:
+
+        >>> class TwoHeads(torch.nn.Module):
+        ...     def __init__(self, n_classes):
+        ...         super().__init__()
+        ...         self.head = torch.nn.Conv2d(3, n_classes, 1)
+        ...     def forward(self, x):
+        ...         return {"logits": self.head(x), "features": x}
+        >>> heads = module_model("myorg/two-heads", TwoHeads, ("segmentation",), (2,), in_arg=None,
+        ...                      out_arg="n_classes", input_channels=3, output_key="logits")
+        >>> net = heads.build(1, 2)  # a grey-level dataset: a 1x1 conv maps its 1 channel onto 3
+        >>> net(torch.zeros(1, 1, 8, 8)).shape
+        torch.Size([1, 2, 8, 8])
     """
     try:
         json.dumps(defaults)

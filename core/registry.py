@@ -119,7 +119,39 @@ def ref_name(ref: Callable[..., Any] | str | None) -> str | None:
 
 @dataclass(frozen=True)
 class Source:
-    """One file of a dataset: where to fetch it and how to check it."""
+    """One file of a dataset: where ``hub download`` fetches it from and how it checks the bytes.
+
+    The file goes to ``$MEDHUB_HOME/datasets/<id>/downloads/<filename>``: it streams to ``<filename>.part``, is
+    hashed while it is written, resumes after an interruption (HTTP ``Range``) and is renamed only once its
+    checksum matched; then it is extracted (or copied) into the dataset's folder. ``hub download ID --file PATH``
+    matches a file you fetched by hand against these entries by name and checks it the same way.
+
+    Args:
+        url (str): where to fetch the file: an ``http://`` or ``https://`` URL with a host (other schemes are
+            refused at registration). ``hub download --mirror BASE`` replaces everything before the last
+            ``/``: the mirror must hold the same file names.
+        filename (str): the bare file name it is saved under (no folder part, not ``.`` / ``..``); unique
+            among the dataset's sources.
+        md5 (str | None): the file's MD5 as 32 hex digits. Default None.
+        sha256 (str | None): the file's SHA-256 as 64 hex digits. Default None. At least one of ``md5`` and
+            ``sha256`` is required; both are checked when both are given.
+        size (int | None): the file's size in bytes, when known. Default None. A download stops once it runs
+            past the declared size (plus 1%, at least 1 MiB): a server cannot make medhub write more.
+        extract (bool): whether an archive (``.tar``, ``.tar.gz`` / ``.tgz``, ``.tar.bz2``, ``.tar.xz``,
+            ``.zip``, single-file ``.gz``) is extracted safely into the dataset's folder (True, the default) or
+            the file is copied there as it is (False, e.g. a CSV of labels).
+
+    Example:
+        >>> from medhub import Source
+        >>> spleen = Source(url="https://msd-for-monai.s3-us-west-2.amazonaws.com/Task09_Spleen.tar",
+        ...                 filename="Task09_Spleen.tar", md5="410d4a301da4e5b2f6f86ec3ddba524e")
+        >>> spleen.validate('dataset "myorg/spleen": sources[0]')  # what register() checks; None when valid
+        >>> spleen.to_json()["extract"]
+        True
+        >>> Source(url="file:///etc/passwd", filename="passwd", md5="0" * 32).validate("sources[0]")
+        Traceback (most recent call last):
+        medhub.core.errors.MedhubError: sources[0]: "url" must be an http:// or https:// URL, got 'file:///etc/passwd'
+    """
 
     url: str
     filename: str
@@ -146,16 +178,102 @@ class Source:
             raise MedhubError(f'{where}: "extract" must be true or false, got {got(self.extract)}')
 
     def to_json(self) -> dict[str, Any]:
+        """The source as plain JSON values (the ``sources[]`` entry of ``hub info ID --json``)."""
         return dataclasses.asdict(self)
 
 
 @dataclass
 class DatasetInfo:
-    """A dataset's card: identity, task, provenance, access, default preprocessing and metrics.
+    """A dataset's card: identity, task, where the data comes from, how to prepare it and how it is scored.
 
-    ``layout`` names a registered layout parser; ``layout_options`` are passed to it.
-    ``generator`` (``"module:function"`` or callable ``(root: Path, seed: int) -> None``) builds the
-    dataset locally (``synthetic/*``) instead of downloading ``sources``.
+    A dataset plugin registers one per dataset (``register(DatasetInfo(...))``); a card file (JSON / YAML, card
+    v1) holds the same fields. Registration only stores metadata: nothing is read or fetched until a command
+    needs the data. ``register`` runs :meth:`validate` and skips the whole plugin when it fails.
+
+    Args:
+        id (str): ``family/name`` or ``name``, lower case (``decathlon/spleen``; grammar in
+            :mod:`medhub.core.ids`). What every command takes (``hub download ID``, ``hub run --dataset ID``);
+            the data goes to ``$MEDHUB_HOME/datasets/<id>/``. Two plugins registering one id is an error naming
+            both.
+        title (str): one line for ``hub datasets``.
+        task (str): ``"segmentation"``, ``"classification"`` or ``"regression"``. Picks the runner's recipe
+            (loss, optimizer, learning rate, epochs), the default model (``unet3d`` / ``unet2d``,
+            ``resnet18-3d`` / ``resnet18-2d``), which models may train on it, how predictions are scored and
+            the default submission format (:data:`NIFTI_ARCHIVE` for segmentation, :data:`CSV` otherwise).
+        dims (int): 2 or 3, the spatial dimensions of an image. A model must list it in its ``dims``; per-axis
+            run keys (``patch_size``, ``target_spacing``, ``resize``) take this many values.
+        layout (str): the id of a registered :class:`LayoutInfo` whose parser turns the dataset's folder into
+            cases. A layout that no plugin registers drops the dataset (``hub plugins`` shows why).
+        modality (dict[str, str]): channel index (as a string) -> what it holds, e.g. ``{"0": "CT"}`` or
+            ``{"0": "FLAIR", "1": "T1w"}``. Default ``{}``. Shown by ``hub datasets`` / ``hub info``.
+        labels (dict[str, str]): label value (digits, as a string) -> name, ``"0"`` being the background for
+            segmentation, e.g. ``{"0": "background", "1": "spleen"}``; class index -> name for classification.
+            Default ``{}``. Segmentation: the model gets one output channel per value up to the largest (values
+            need not be contiguous), metrics score every non-zero label, and ``hub link``, ``hub verify``, the
+            runner and ``hub submit`` refuse label maps holding other values. Classification: the classes a
+            CSV submission may predict.
+        license (str): the data's licence (``"CC-BY-SA 4.0"``). Default ``""``. Shown by ``hub info``.
+        citation (str): how to cite the data. Default ``""``.
+        homepage (str): the dataset's page. Default ``""``. ``hub download`` names it as the place to get data
+            it cannot fetch.
+        access (str): how the data is obtained, shown by ``hub datasets``; default ``"open"``. ``"open"``:
+            ``hub download ID`` fetches the ``sources`` over HTTP(S). ``"generated"``: built locally by
+            ``generator`` (no network). ``"kaggle"``: fetched through the Kaggle API with the user's own token
+            when ``layout_options["kaggle"]`` names the competition or dataset. ``"registration"`` (a free
+            account or an accepted licence) and ``"manual"`` (a data-use agreement or other steps): without
+            ``sources``, ``hub download ID`` prints ``instructions``, the ``homepage``, the expected files and
+            the ``hub download ID --file PATH`` / ``hub link ID DIR`` commands, and exits 1; with ``sources``
+            it tries them and prints the same when the server answers 401 / 403. In every case ``--file PATH``
+            takes an archive the user fetched and ``hub link`` an extracted copy.
+        sources (tuple[Source, ...]): the files ``hub download`` fetches, checks and extracts, in order.
+            Default ``()``.
+        aliases (tuple[str, ...]): other names accepted wherever the id is (case-insensitive), e.g.
+            ``("Task09_Spleen",)``. Default ``()``.
+        metrics (tuple[str, ...]): ids of registered metrics (``dice``, ``hd95``, ``nsd``, ``auc``, ...) the
+            runner scores validation and test with, and ``hub evaluate RUN_ID`` by default. Default ``()``:
+            ``dice`` for segmentation, ``accuracy`` otherwise.
+        ranking_metric (str): the aggregate metric that picks a run's best checkpoint and ranks the dataset's
+            runs in ``hub leaderboard``. Default ``""``: the first of ``metrics``.
+        ranking_direction (str): ``"max"`` (higher is better, the default) or ``"min"`` (lower is better, e.g.
+            ``hd95``) for ``ranking_metric``.
+        preprocessing (dict[str, Any]): the dataset's defaults for run-configuration keys (docs/runner.md):
+            they override the task's recipe, a config file and flags override them; e.g. ``"normalization"``
+            (``"zscore"``, ``"ct"``, ``"percentile"``, ``"none"``), ``"ct_window"`` (``[low, high]`` in HU),
+            ``"target_spacing"`` (mm per axis), ``"patch_size"`` (voxels per axis), ``"nonzero_mask"``,
+            ``"channels"``, ``"resize"``, or a training budget (``"epochs"``). ``"regions"`` (``{"ET": [4],
+            "TC": [1, 4]}``) scores unions of labels instead of single labels. Keys that are not run keys are
+            ignored. Default ``{}``.
+        instructions (str): the steps to get data medhub cannot fetch itself, printed by ``hub download``
+            (mention ``hub download ID --file PATH`` and medhub also lists the expected files and checksums).
+            Default ``""``.
+        version (str): the card's version, recorded with the data on disk and in every result. Default ``"1"``.
+        generator (Callable | str | None): ``generator(root: Path, seed: int) -> None`` (or its
+            ``"package.module:function"``, imported when used) writes the whole dataset into ``root``;
+            ``hub download`` calls it with seed 0 instead of fetching ``sources``. Default None.
+        layout_options (dict[str, Any]): options passed to the layout parser. medhub itself reads
+            ``"folder"`` (the folder inside a NIfTI submission archive, e.g. ``"Task09_Spleen"``),
+            ``"kaggle"`` (``{"competition": "<slug>"}`` or ``{"dataset": "<owner>/<name>"}``) and ``"regions"``
+            (as in ``preprocessing``). Default ``{}``.
+        description (str): a longer text for ``hub info``. Default ``""``.
+        plugin (str): set by ``register`` to the registering plugin's name (``cards/<file>`` for a card in
+            ``$MEDHUB_HOME/cards``); a value given here is replaced. Default ``""``.
+
+    Example:
+        >>> from medhub import DatasetInfo, Source
+        >>> info = DatasetInfo(
+        ...     id="myorg/tiny-spleen", title="Tiny spleen CT", task="segmentation", dims=3, layout="decathlon",
+        ...     modality={"0": "CT"}, labels={"0": "background", "1": "spleen"}, aliases=("TinySpleen",),
+        ...     sources=(Source("https://example.org/Task09_Spleen.tar", "Task09_Spleen.tar",
+        ...                     md5="410d4a301da4e5b2f6f86ec3ddba524e"),),
+        ...     metrics=("dice", "hd95"), ranking_metric="dice", layout_options={"folder": "Task09_Spleen"},
+        ...     preprocessing={"target_spacing": [1.5, 1.5, 2.0], "patch_size": [96, 96, 64]})
+        >>> info.validate()  # what register() checks; None when valid
+        >>> card = info.to_json()
+        >>> card["sources"][0]["filename"], card["access"], card["ranking_direction"]
+        ('Task09_Spleen.tar', 'open', 'max')
+        >>> DatasetInfo(id="myorg/tiny", title="Tiny", task="segmentation", dims=4, layout="decathlon").validate()
+        Traceback (most recent call last):
+        medhub.core.errors.MedhubError: dataset "myorg/tiny": "dims" must be 2 or 3 (an integer), got int 4
     """
 
     id: str
@@ -225,7 +343,44 @@ class DatasetInfo:
 
 @dataclass
 class ModelInfo:
-    """A model entry: ``factory(in_channels, out_channels, **hparams) -> torch.nn.Module`` returning logits."""
+    """A model entry: how to build the network, what it can train on, its default hyper-parameters.
+
+    A model plugin registers one per model (``register(ModelInfo(...))``, or :func:`module_model` for an
+    existing ``torch.nn.Module`` class). The factory is imported only when a run builds the model, so
+    registering costs no torch import.
+
+    Args:
+        id (str): ``name`` or ``family/name``, lower case (``unet3d``); what ``hub run --model ID`` takes.
+        factory (Callable | str): ``factory(in_channels, out_channels, **hparams) -> torch.nn.Module``, or its
+            ``"package.module:attribute"`` (imported when used). ``in_channels`` is the dataset's number of image
+            channels, ``out_channels`` its number of classes (1 for regression). The module returns logits:
+            softmax / sigmoid belong to the loss and the post-processing.
+        tasks (tuple[str, ...]): the tasks it supports, a non-empty subset of ``("segmentation",
+            "classification", "regression")``. ``hub run`` refuses a dataset of another task, listing the models
+            that fit.
+        dims (tuple[int, ...]): the spatial dimensions it supports, a non-empty subset of ``(2, 3)``.
+        citation (str): how to cite the architecture. Default ``""``.
+        title (str): one line for ``hub models``. Default ``""``.
+        hparams (dict[str, Any]): the hyper-parameters the factory takes beyond the channels, with their
+            defaults (plain JSON values). A run overrides them with the ``model_hparams`` key (``--set
+            model_hparams='{"depth": 3}'``); a name not listed here is refused, with the closest names.
+            Default ``{}`` (then any keyword is passed through).
+        aliases (tuple[str, ...]): other names for the id (case-insensitive). Default ``()``.
+        description (str): a longer text for ``hub info``. Default ``""``.
+        plugin (str): set by ``register`` to the registering plugin's name; a value given here is replaced.
+            Default ``""``.
+
+    Example:
+        >>> from medhub import ModelInfo
+        >>> conv = ModelInfo(id="myorg/conv3d", factory="torch.nn:Conv3d", tasks=("segmentation",), dims=(3,),
+        ...                  title="one 3x3x3 convolution", hparams={"kernel_size": 3, "padding": 1})
+        >>> conv.validate()  # what register() checks; None when valid
+        >>> conv.build(1, 2)
+        Conv3d(1, 2, kernel_size=(3, 3, 3), stride=(1, 1, 1), padding=(1, 1, 1))
+        >>> conv.build(1, 2, kernel=5)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        medhub.core.errors.MedhubError: model "myorg/conv3d": unknown hyper-parameter "kernel" (did you mean ...
+    """
 
     id: str
     factory: Callable[..., Any] | str
@@ -256,7 +411,21 @@ class ModelInfo:
         require_ref(self.factory, "factory", owner)
 
     def build(self, in_channels: int, out_channels: int, **hparams: Any) -> Any:
-        """Instantiate the model with the registered defaults overridden by ``hparams``."""
+        """Instantiate the model: the factory called with the channels and the registered ``hparams``, overridden
+        by ``hparams``.
+
+        Args:
+            in_channels (int): image channels of the dataset.
+            out_channels (int): output channels (classes; 1 for regression).
+            **hparams: hyper-parameters to override; each must be a key of the registered ``hparams`` (when
+                the entry has any).
+
+        Returns:
+            Whatever the factory returns, a ``torch.nn.Module`` returning logits.
+
+        Raises:
+            MedhubError: a hyper-parameter the entry does not list, naming the closest valid ones.
+        """
         unknown = sorted(set(hparams) - set(self.hparams))
         if unknown and self.hparams:
             from medhub.core.errors import closest
@@ -268,6 +437,7 @@ class ModelInfo:
         return resolve_ref(self.factory)(in_channels, out_channels, **params)
 
     def to_json(self) -> dict[str, Any]:
+        """The entry as plain JSON values, the factory as its ``"module:attribute"`` name (``hub info ID``)."""
         out = dataclasses.asdict(self)
         out["factory"] = ref_name(self.factory)
         out["tasks"] = list(self.tasks)
@@ -278,13 +448,54 @@ class ModelInfo:
 
 @dataclass
 class LayoutInfo:
-    """A layout parser: ``parse(root: Path, dataset: DatasetInfo) -> dict[str, list[dict]]``.
+    """A layout parser: how a dataset's folder on disk becomes case dicts, and what a complete folder holds.
 
-    The parser returns the dataset's official parts as lists of case dicts, at least ``"train"``
-    (labelled cases) and, where the distribution has them, ``"test"`` and an official ``"val"``.
-    ``verify(root, dataset) -> list[str]`` returns human-readable problems (missing / extra files).
-    ``submission`` names the challenge's package format (a :class:`medhub.core.submission.formats.SubmissionFormat`
-    or ``"module:attribute"`` of one) used by ``hub submit``; None = medhub's default for the task.
+    Several datasets may share one layout (every Decathlon task uses ``decathlon``); a dataset names it in its
+    ``layout`` field. The parser runs when a command needs the cases (``hub cases``, ``hub run``, ``hub
+    predict``), never at registration.
+
+    Args:
+        id (str): ``name`` or ``family/name``, lower case; what ``DatasetInfo.layout`` names.
+        parse (Callable | str): ``parse(root: Path, dataset: DatasetInfo) -> dict[str, list[dict]]``, or its
+            ``"package.module:attribute"``. Returns the dataset's official parts: ``"train"`` (labelled cases,
+            required; the folds are drawn from it) and, where the distribution has them, ``"test"`` and an
+            official ``"val"``. A case is a dict of plain values: ``"id"`` (unique), ``"image"`` (a Path or a
+            list of Paths, one per channel), ``"label"`` (a Path to a label map, an int class, a float, or a
+            list of 0/1 for multi-label) and any other keys (``"group"`` keeps a group's cases in one fold).
+            Raise :class:`MedhubError` naming the file for a folder it cannot read.
+        verify (Callable | str | None): ``verify(root: Path, dataset: DatasetInfo) -> list[str]``, one line
+            per problem (a missing or extra file), empty when the folder is complete. ``hub download`` (before
+            it marks the data ready), ``hub link`` and ``hub verify`` run it. Default None: the folder only has
+            to parse.
+        description (str): what the folder looks like (one line, in :meth:`to_json`). Default ``""``.
+        plugin (str): set by ``register`` to the registering plugin's name. Default ``""``.
+        submission (SubmissionFormat | str | None): the challenge's package format that ``hub submit`` builds
+            and checks for datasets of this layout (a :class:`~medhub.core.submission.formats.SubmissionFormat`
+            or its ``"package.module:attribute"``). Default None: :data:`NIFTI_ARCHIVE` for segmentation,
+            :data:`CSV` otherwise.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from medhub import LayoutInfo
+        >>> def parse_pairs(root, dataset):
+        ...     images = sorted((root / "images").glob("*.nii.gz"))
+        ...     return {"train": [{"id": p.name[:-7], "image": p, "label": root / "labels" / p.name} for p in images]}
+        >>> def verify_pairs(root, dataset):
+        ...     return [f"{p}: missing" for p in sorted((root / "images").glob("*.nii.gz"))
+        ...             if not (root / "labels" / p.name).is_file()]
+        >>> pairs = LayoutInfo(id="myorg/pairs", parse=parse_pairs, verify=verify_pairs,
+        ...                    description="images/<id>.nii.gz with labels/<id>.nii.gz")
+        >>> pairs.validate()  # what register() checks; None when valid
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     root = Path(tmp)
+        ...     for folder, name in (("images", "case1"), ("images", "case2"), ("labels", "case1")):
+        ...         (root / folder).mkdir(exist_ok=True)
+        ...         (root / folder / f"{name}.nii.gz").touch()
+        ...     [case["id"] for case in pairs.parse(root, None)["train"]]
+        ...     [problem.replace(tmp, "ROOT") for problem in pairs.verify(root, None)]
+        ['case1', 'case2']
+        ['ROOT/images/case2.nii.gz: missing']
     """
 
     id: str
@@ -304,6 +515,8 @@ class LayoutInfo:
             require_text(getattr(self, name), name, owner)
 
     def to_json(self) -> dict[str, Any]:
+        """The entry as plain JSON values: references as ``"module:attribute"`` names, the submission format
+        as its reference or its type's name."""
         return {"id": self.id, "parse": ref_name(self.parse), "verify": ref_name(self.verify),
                 "description": self.description, "plugin": self.plugin,
                 "submission": ref_name(self.submission) if isinstance(self.submission, str) else
@@ -312,10 +525,34 @@ class LayoutInfo:
 
 @dataclass
 class MetricInfo:
-    """A metric: ``fn`` computes it; ``task`` says which kind of predictions it scores.
+    """A metric: its id, which predictions it scores and which way is better.
 
-    ``kind`` is ``"per_case"`` (segmentation: one value per case and label, then aggregated) or
-    ``"dataset"`` (classification / regression: one value from all cases).
+    Args:
+        id (str): ``name`` or ``family/name``, lower case (``dice``); what a dataset's ``metrics``,
+            ``hub evaluate --metrics`` and ``hub leaderboard --metric`` name. A per-label or per-region value is
+            reported as ``<id>/<label>`` (``dice/1``, ``dice/ET``) and ranks in the metric's direction.
+        fn (Callable | str): the function that computes it, or its ``"package.module:function"`` (imported when
+            used). The built-in metrics name ``segmentation_scores`` / ``score_predictions`` of
+            :mod:`medhub.core.metrics`, which compute them by id; this release scores only the ids those two
+            functions know, so a new id registered with its own ``fn`` is listed (``hub plugins``) and ranks
+            in its direction, but runs do not compute it yet.
+        task (str): ``"segmentation"``, ``"classification"`` or ``"regression"``: which predictions it scores.
+        direction (str): ``"max"`` (higher is better) or ``"min"`` (lower is better): how ``hub leaderboard
+            --metric`` ranks by it and how ``hub plugins`` shows it.
+        kind (str): ``"per_case"`` (segmentation: one value per case and label, then averaged) or
+            ``"dataset"`` (classification / regression: one value from all cases). Default ``"per_case"``.
+        description (str): what it measures, in one line (in :meth:`to_json`). Default ``""``.
+        aliases (tuple[str, ...]): other names for the id (``("dsc",)`` for ``dice``). Default ``()``.
+        plugin (str): set by ``register`` to the registering plugin's name. Default ``""``.
+
+    Example:
+        >>> from medhub import MetricInfo
+        >>> dice = MetricInfo(id="myorg/dice", fn="medhub.core.metrics.segmentation:segmentation_scores",
+        ...                   task="segmentation", direction="max", description="Dice coefficient")
+        >>> dice.validate()  # what register() checks; None when valid
+        >>> MetricInfo(id="myorg/err", fn="mypkg.metrics:err", task="regression", direction="lower").validate()
+        Traceback (most recent call last):
+        medhub.core.errors.MedhubError: metric "myorg/err": "direction" must be one of max, min, got 'lower'
     """
 
     id: str
@@ -341,6 +578,7 @@ class MetricInfo:
             require_text(getattr(self, name), name, owner)
 
     def to_json(self) -> dict[str, Any]:
+        """The entry as plain JSON values, ``fn`` as its ``"module:function"`` name."""
         out = dataclasses.asdict(self)
         out["fn"] = ref_name(self.fn)
         out["aliases"] = list(self.aliases)

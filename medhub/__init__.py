@@ -4,21 +4,36 @@ This module is the stable surface for plugin authors and Python users: everythin
 importable from here, and these names keep their meaning across releases while the engine's internal
 modules may move. Names are imported on first use, so ``import medhub`` stays cheap (no torch, no NumPy).
 
+The plugin contract:
+    hookimpl, hookspec: the pluggy markers of the project ``medhub`` (the hooks: :mod:`medhub.core.hookspecs`).
+    DatasetInfo, Source: a dataset's card and the files it is fetched from.
+    ModelInfo, module_model: a model entry, and one made from an existing ``torch.nn.Module`` class.
+    LayoutInfo: a parser from a dataset folder to case dicts.
+    MetricInfo: a metric's id, task and direction.
+    MedhubError: the error the command line prints as one line (exit code 1).
+
+Submission formats (standard library only at import):
+    SubmissionFormat, NIFTI_ARCHIVE, CSV: a challenge's package format, and the two built-in ones.
+    write_csv, read_package_csv, row_problems, check_csv_package, unexpected_files, label_map_problems:
+    helpers that build and check a package's parts.
+
 Example:
-    A plugin that registers a dataset card and a model::
+    A plugin module, published under the entry-point group ``medhub`` (``[project.entry-points.medhub]
+    my_plugin = "my_plugin"`` in its ``pyproject.toml``), that registers a dataset card shipped next to it
+    and a model; ``hub plugins`` then lists it:
 
-        from pathlib import Path
-
-        from medhub import ModelInfo, hookimpl
-
-        @hookimpl
-        def register_datasets(register):
-            register(Path(__file__).with_name("my_dataset.json"))
-
-        @hookimpl
-        def register_models(register):
-            register(ModelInfo(id="myorg/tinyconv", factory="my_plugin.nets:TinyConv",
-                               tasks=("segmentation",), dims=(3,)))
+    >>> from pathlib import Path
+    >>> from medhub import ModelInfo, hookimpl
+    >>> @hookimpl
+    ... def register_datasets(register):
+    ...     register(Path(__file__).with_name("my_dataset.json"))
+    >>> @hookimpl
+    ... def register_models(register):
+    ...     register(ModelInfo(id="myorg/tinyconv", factory="my_plugin.nets:TinyConv",
+    ...                        tasks=("segmentation",), dims=(3,)))
+    >>> models = []
+    >>> register_models(models.append)  # medhub passes its own register(), which validates each entry
+    >>> models[0].validate()
 """
 
 from __future__ import annotations

@@ -9,6 +9,12 @@ from medhub.core.output import print_json
 NAME = "cache"
 HELP = "show or clear the preprocessing cache"
 ORDER = 60
+EXAMPLES = """
+# where the preprocessing cache is, its entries and its size
+hub cache info
+# delete every cached entry (the next run prepares its cases again)
+hub cache clear
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

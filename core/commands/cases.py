@@ -9,6 +9,14 @@ from typing import Any
 NAME = "cases"
 HELP = "list the cases of a dataset split (train | val | test | all) with their files"
 ORDER = 23
+EXAMPLES = """
+# the training and validation cases of fold 0 (5 folds, seed 0)
+hub cases synthetic/spheres
+# the validation cases of fold 2, as JSON
+hub cases decathlon/spleen --split val --fold 2 --json
+# the official test cases
+hub cases decathlon/spleen --split test
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -10,6 +10,14 @@ from medhub.core.output import note_no_match, print_json, print_table
 NAME = "datasets"
 HELP = "list registered datasets (fnmatch PATTERN, e.g. 'decathlon/*')"
 ORDER = 11
+EXAMPLES = """
+# every registered dataset: task, dims, access, whether it is on disk
+hub datasets
+# the Decathlon tasks (fnmatch patterns on ids and aliases; quote them for the shell)
+hub datasets 'decathlon/*'
+# every dataset whose id or an alias mentions spleen, as JSON
+hub datasets '*spleen*' --json
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

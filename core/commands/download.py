@@ -7,6 +7,20 @@ import argparse
 NAME = "download"
 HELP = "download (or generate) datasets: resumable, checksum-verified, safely extracted"
 ORDER = 20
+EXAMPLES = """
+# generate the embedded synthetic dataset (no network, the same bytes every time)
+hub download synthetic/spheres
+# fetch, verify and extract two Decathlon tasks
+hub download decathlon/spleen decathlon/heart
+# put the data on another disk (recorded as a link)
+hub download decathlon/liver --root /data/msd/liver
+# data behind a registration: hub download ID prints where to get it, then give the file you fetched
+hub download camus --file ~/Downloads/CAMUS_public.zip
+# fetch from a mirror that holds the same file names
+hub download decathlon/heart --mirror https://mirror.example.org/msd
+# give up after 60 s when another hub download holds the dataset
+MEDHUB_LOCK_TIMEOUT=60 hub download decathlon/spleen --quiet
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -9,6 +9,16 @@ from pathlib import Path
 NAME = "evaluate"
 HELP = "score predictions: --pred DIR --ref DIR, or a run on a labelled split: --dataset ID --split val RUN_ID"
 ORDER = 25
+EXAMPLES = """
+# score a folder of predicted label maps against references (dice, hd95, nsd)
+hub evaluate --pred preds/ --ref labels/
+# chosen labels and metrics, NSD at 2 mm, JSON on stdout
+hub evaluate --pred preds/ --ref labels/ --labels 1,2 --metrics dice,nsd --nsd-tolerance 2 --json
+# predict and score a run's validation fold with its dataset's metrics
+hub evaluate --dataset decathlon/spleen --split val RUN_ID
+# score a run on the labelled test split, with flip test-time augmentation on the GPU
+hub evaluate --split test --tta --device cuda RUN_ID
+"""
 DEFAULT_METRICS = "dice,hd95,nsd"
 
 

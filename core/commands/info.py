@@ -9,6 +9,14 @@ from medhub.core.output import print_json
 NAME = "info"
 HELP = "show the full card of a dataset or a model"
 ORDER = 13
+EXAMPLES = """
+# a dataset's full card: sources and checksums, licence, metrics, where it is on disk
+hub info decathlon/spleen
+# aliases resolve: the Decathlon's own task name, as JSON
+hub info Task09_Spleen --json
+# a model's entry: factory, hyper-parameter defaults, citation
+hub info unet3d
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

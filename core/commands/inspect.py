@@ -10,6 +10,14 @@ from medhub.core.output import print_json
 NAME = "inspect"
 HELP = "show shape, dtype, spacing, origin, direction, orientation and range of an image"
 ORDER = 50
+EXAMPLES = """
+# shape, dtype, spacing, origin, direction and value range of a NIfTI volume
+hub inspect imagesTr/spleen_2.nii.gz
+# a DICOM series folder, as JSON
+hub inspect ct_series/ --json
+# level 2 of a whole-slide image pyramid
+hub inspect slide.tiff --level 2
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -15,6 +15,18 @@ metric in its direction (ties: the earlier run first; runs without a value last;
   hub leaderboard show RUN_ID [--json]
   hub leaderboard import FILE...      (result.json files, e.g. from another machine)"""
 ORDER = 30
+EXAMPLES = """
+# every stored run, ranked per dataset by its ranking metric
+hub leaderboard
+# the Decathlon runs ranked by HD95 (lower is better), as Markdown
+hub leaderboard --dataset 'decathlon/*' --metric hd95 --format markdown
+# an HTML page (the format follows the file's suffix)
+hub leaderboard --out leaderboard.html
+# one run's full record
+hub leaderboard show RUN_ID --json
+# add runs made on another machine
+hub leaderboard import other-machine/result.json
+"""
 FORMATS = ("table", "json", "csv", "markdown", "html")
 SUFFIX_FORMATS = {".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "markdown", ".html": "html",
                   ".htm": "html", ".txt": "table"}
@@ -24,7 +36,6 @@ LISTING_FLAGS = (("dataset", "--dataset"), ("model", "--model"), ("metric", "--m
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("action", nargs="?", choices=("show", "import"),
                         help="show one run, or import result.json files")
     parser.add_argument("items", nargs="*", metavar="RUN_ID|FILE", help="the run id (show) or files (import)")

@@ -8,6 +8,12 @@ from pathlib import Path
 NAME = "link"
 HELP = "register an already extracted copy of a dataset (layout verified, nothing copied)"
 ORDER = 22
+EXAMPLES = """
+# register a copy you extracted yourself (nothing is copied; the layout is checked first)
+hub link decathlon/spleen /data/Task09_Spleen
+# the same without the progress bar while label files are checked
+hub link brats/2020 /data/BraTS2020 --quiet
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

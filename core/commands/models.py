@@ -9,6 +9,12 @@ from medhub.core.output import note_no_match, print_json, print_table
 NAME = "models"
 HELP = "list registered models (fnmatch PATTERN, e.g. 'unet*')"
 ORDER = 12
+EXAMPLES = """
+# every registered model with its tasks and dims
+hub models
+# the U-Nets as JSON, with their hyper-parameter defaults
+hub models 'unet*' --json
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

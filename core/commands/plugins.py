@@ -10,6 +10,14 @@ from medhub.core.output import print_json, print_table
 NAME = "plugins"
 HELP = "list installed plugins (third-party and card files; --all adds the built-ins) and the metrics they register"
 ORDER = 10
+EXAMPLES = """
+# the third-party plugins and dataset cards, with any load error
+hub plugins
+# every plugin, the built-ins too, and each metric they register with its direction
+hub plugins --all
+# the same as JSON, for scripts
+hub plugins --all --json
+"""
 BETTER = {"max": "higher is better", "min": "lower is better"}
 
 

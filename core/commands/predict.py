@@ -9,6 +9,14 @@ from pathlib import Path
 NAME = "predict"
 HELP = "apply a run's best model to a split; write predictions in the inputs' original geometry"
 ORDER = 26
+EXAMPLES = """
+# a run's test split, in each input's original geometry (into runs/RUN_ID/predictions/test)
+hub predict RUN_ID
+# the validation fold with flip test-time augmentation, into a folder of your choice
+hub predict RUN_ID --split val --tta --out preds/
+# on two GPUs, the model split into pipelined stages
+hub predict RUN_ID --device cuda:0,cuda:1
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

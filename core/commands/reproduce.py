@@ -9,6 +9,12 @@ from typing import Any
 NAME = "reproduce"
 HELP = "re-run a recorded run with its saved configuration and report each metric's difference"
 ORDER = 31
+EXAMPLES = """
+# re-run a recorded run with its saved configuration and compare each metric
+hub reproduce RUN_ID
+# the comparison as JSON, without progress bars
+hub reproduce RUN_ID --json --quiet
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -9,6 +9,14 @@ from pathlib import Path
 NAME = "submit"
 HELP = "package a run's test predictions in the challenge's format (validated first)"
 ORDER = 27
+EXAMPLES = """
+# predict the test split when needed and write the challenge's package (validated first)
+hub submit RUN_ID
+# name the archive yourself (its name must end in the format's suffix, .zip here)
+hub submit RUN_ID --out submission.zip --tta
+# only check an existing package against the run's test cases
+hub submit RUN_ID --check submission.zip
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -7,6 +7,12 @@ import argparse
 NAME = "verify"
 HELP = "check a downloaded or linked dataset: archive checksums and missing / extra files"
 ORDER = 21
+EXAMPLES = """
+# re-hash the kept archives, check the layout's files and the label values
+hub verify decathlon/spleen
+# the report as JSON (exit code 1 when there are problems)
+hub verify decathlon/spleen --json
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
