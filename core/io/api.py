@@ -13,12 +13,14 @@ from medhub.core.io.image import Image
 ITK_SUFFIXES = (".mha", ".mhd", ".nrrd", ".nhdr", ".png", ".jpg", ".jpeg")
 TIFF_SUFFIXES = (".tif", ".tiff", ".svs")  # the formats with pyramid levels (``level=N``)
 WRITE_SUFFIXES = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".png", ".jpg", ".jpeg")
-SUPPORTED = ".nii/.nii.gz, .mha/.mhd/.nrrd, DICOM file or series folder, .png/.jpg, .tif/.tiff, .h5"
+SUPPORTED = (".nii/.nii.gz, .mha/.mhd/.nrrd, DICOM file or series folder, .png/.jpg, .tif/.tiff, .h5, "
+             ".mgh/.mgz, .mnc, .hdr/.img, .HEAD/.BRIK")
+DOUBLE_SUFFIXES = (".nii.gz", ".brik.gz")
 
 
 def _suffix(path: Path) -> str:
     name = path.name.lower()
-    return ".nii.gz" if name.endswith(".nii.gz") else path.suffix.lower()
+    return next((s for s in DOUBLE_SUFFIXES if name.endswith(s)), path.suffix.lower())
 
 
 def _looks_like_dicom(path: Path) -> bool:
@@ -31,7 +33,7 @@ def _looks_like_dicom(path: Path) -> bool:
 
 
 def _read_one(path: Path, **options: Any) -> Image:
-    from medhub.core.io import dicom, extras, itk, nifti
+    from medhub.core.io import dicom, extras, itk, nibabel_formats, nifti
 
     if not path.exists():
         raise MedhubError(f"{path}: no such file or folder")
@@ -42,6 +44,8 @@ def _read_one(path: Path, **options: Any) -> Image:
         return nifti.read_nifti(path)
     if suffix in ITK_SUFFIXES:
         return itk.read_itk(path)
+    if suffix in nibabel_formats.NIBABEL_SUFFIXES:
+        return nibabel_formats.read_nibabel(path)
     if suffix in TIFF_SUFFIXES:
         return extras.read_tiff(path, level=int(options.get("level", 0)))
     if suffix in (".h5", ".hdf5"):
@@ -122,7 +126,8 @@ def as_2d(image: Image, path: Path) -> Image:
 def read_image(path: Path | str | Sequence[Path | str], **options: Any) -> Image:
     """Read an image (or several, stacked as channels) keeping its geometry.
 
-    Dispatch: ``.nii``/``.nii.gz`` (nibabel; a 4th axis becomes channels), ``.mha``/``.mhd``/``.nrrd``
+    Dispatch: ``.nii``/``.nii.gz`` (nibabel; a 4th axis becomes channels), ``.mgh``/``.mgz``, ``.mnc``,
+    ``.hdr``/``.img``, ``.HEAD``/``.BRIK`` (nibabel, the same way), ``.mha``/``.mhd``/``.nrrd``
     (SimpleITK, LPS converted to RAS), a DICOM file or a DICOM series folder (pydicom), ``.png``/``.jpg``
     (SimpleITK; RGB -> 3 channels), ``.tif``/``.tiff`` pyramids (``level=N``, needs tifffile),
     ``.h5`` (``key=``, ``index=``, needs h5py). Options: ``level``, ``key``, ``index``, ``series_uid``,
