@@ -23,23 +23,15 @@ def _suffix(path: Path) -> str:
     return next((s for s in DOUBLE_SUFFIXES if name.endswith(s)), path.suffix.lower())
 
 
-def _looks_like_dicom(path: Path) -> bool:
-    try:
-        with open(path, "rb") as f:
-            head = f.read(132)
-    except OSError:
-        return False
-    return len(head) == 132 and head[128:132] == b"DICM"
-
-
 def _read_one(path: Path, **options: Any) -> Image:
-    from medhub.core.io import dicom, extras, itk, nibabel_formats, nifti
+    from medhub.core.io import dicom, dicom_series, extras, itk, nibabel_formats, nifti
 
     if not path.exists():
         raise MedhubError(f"{path}: no such file or folder")
     suffix = _suffix(path)
     if path.is_dir():
-        return dicom.read_dicom_series(path, series_uid=options.get("series_uid"))
+        series = options.get("series", options.get("series_uid"))
+        return dicom_series.read_dicom_series(path, series=series, stack=options.get("stack"))
     if suffix in (".nii", ".nii.gz"):
         return nifti.read_nifti(path)
     if suffix in ITK_SUFFIXES:
@@ -50,7 +42,7 @@ def _read_one(path: Path, **options: Any) -> Image:
         return extras.read_tiff(path, level=int(options.get("level", 0)))
     if suffix in (".h5", ".hdf5"):
         return extras.read_h5(path, key=options.get("key"), index=options.get("index"))
-    if suffix in (".dcm", ".ima", "") or _looks_like_dicom(path):
+    if suffix in (".dcm", ".ima", "") or dicom.looks_like_dicom(path):
         return dicom.read_dicom_file(path)
     raise MedhubError(f"{path}: unknown image format {suffix!r}; supported: {SUPPORTED}")
 
@@ -130,7 +122,8 @@ def read_image(path: Path | str | Sequence[Path | str], **options: Any) -> Image
     ``.hdr``/``.img``, ``.HEAD``/``.BRIK`` (nibabel, the same way), ``.mha``/``.mhd``/``.nrrd``
     (SimpleITK, LPS converted to RAS), a DICOM file or a DICOM series folder (pydicom), ``.png``/``.jpg``
     (SimpleITK; RGB -> 3 channels), ``.tif``/``.tiff`` pyramids (``level=N``, needs tifffile),
-    ``.h5`` (``key=``, ``index=``, needs h5py). Options: ``level``, ``key``, ``index``, ``series_uid``,
+    ``.h5`` (``key=``, ``index=``, needs h5py). Options: ``level``, ``key``, ``index``, ``series`` (a DICOM
+    folder's series UID, or ``largest``; ``series_uid`` is the same) and ``stack`` (:mod:`.dicom_series`),
     ``slice`` (one 2D slice of a 3D image along its last axis), ``dims`` (``2``: read as a 2D dataset does,
     :func:`as_2d`; other values change nothing). Options can also ride on the path as a fragment:
     ``"vol.nii.gz#slice=12"``, ``"x.h5#key=x&index=7"``.
