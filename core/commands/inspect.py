@@ -21,7 +21,8 @@ hub inspect slide.tiff --level 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", help="image file (.nii.gz, .mha, .nrrd, .dcm, .png, .tif, .h5...) or DICOM folder")
+    parser.add_argument("path", help="image file (.nii.gz, .mha, .nrrd, .dcm, .png, .tif, .h5, .mgz, .mnc, .hdr, "
+                                     ".HEAD...) or DICOM folder (#series=UID picks one series)")
     parser.add_argument("--level", type=int, default=None,
                         help="pyramid level of a TIFF / SVS (0 = full resolution, the default)")
     parser.add_argument("--json", action="store_true", help="print JSON to stdout")

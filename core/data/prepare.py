@@ -27,7 +27,7 @@ def preprocessing(config: dict[str, Any], info: DatasetInfo, with_label: bool) -
 
     seg = info.task == "segmentation"
     keys = ("image", "label") if seg and with_label else ("image",)
-    steps: list[Any] = [T.LoadImage(keys=keys)]
+    steps: list[Any] = [T.LoadImage(keys=keys, dims=info.dims)]
     if info.dims == 3:
         steps.append(T.Reorient("RAS", keys=keys))
         if config.get("target_spacing"):
@@ -70,8 +70,10 @@ def prepare(cases: list[dict[str, Any]], config: dict[str, Any], info: DatasetIn
         done = cache.get_or_compute(case, pipeline) if cache is not None else pipeline(dict(case))
         image = np.asarray(done["image"], dtype=np.float32)
         if image.ndim != info.dims + 1:
-            raise MedhubError(f'case "{case["id"]}" of dataset "{info.id}": expected a {info.dims}D image with '
-                              f"channels, got array shape {image.shape}")
+            raise MedhubError(f'case "{case["id"]}" of dataset "{info.id}" (image {case.get("image")}): the dataset '
+                              f"is {info.dims}D (dims {info.dims}) but the image reads as {image.ndim - 1}D (array "
+                              f"shape {image.shape}, channels first); fix the dataset's \"dims\" or give "
+                              f"{info.dims}D files")
         target: Any = None
         if has_label:
             label = case["label"]

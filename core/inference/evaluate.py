@@ -57,15 +57,28 @@ def evaluate_run(run_id: str, split: str = "val", dataset: str | None = None, me
 def score_segmentation_manifest(manifest: dict[str, Any], cases: list[dict[str, Any]], info: Any,
                                 metrics: Sequence[str], labels: Sequence[int] | None, nsd_tolerance: float,
                                 quiet: bool = True) -> dict[str, Any]:
-    """``hub evaluate``'s folder result for the written predictions of ``manifest`` against the cases' labels."""
+    """``hub evaluate``'s folder result for the written predictions of ``manifest`` against the cases' labels.
+
+    A prediction holding values that are neither in its reference nor among the card's labels gets a warning
+    on stderr (listed in ``non_label_values``); one where most voxels do (an image, not a label map) is an
+    error naming the case."""
     from medhub.core.inference.scoring import foreground_labels
     from medhub.core.io import read_image
     from medhub.core.metrics import aggregate, segmentation_scores
+    from medhub.core.metrics.folders import (
+        non_label_summary,
+        non_label_values,
+        raise_problems,
+        warn_non_label_values,
+    )
     from tqdm.auto import tqdm
 
     by_id = {c["id"]: c for c in cases}
     use: Any = [int(v) for v in labels] if labels else foreground_labels(info, int(manifest.get("out_channels") or 0))
+    card_labels = {int(k) for k in info.labels if str(k).lstrip("-").isdigit()} | {int(v) for v in labels or ()}
     rows: list[dict[str, Any]] = []
+    findings: dict[str, dict[str, Any]] = {}
+    problems: list[str] = []
     for entry in tqdm(manifest["cases"], desc="evaluate", unit="case", disable=quiet, leave=False):
         case = by_id[entry["case"]]
         ref = read_image(case["label"])
@@ -75,14 +88,21 @@ def score_segmentation_manifest(manifest: dict[str, Any], cases: list[dict[str, 
             raise MedhubError(f'case "{case["id"]}": prediction {path} has shape {pred.spatial_shape}, '
                               f"its label {case['label']} has {ref.spatial_shape}")
         p, r = np.rint(pred.array[0]).astype(np.int64), np.rint(ref.array[0]).astype(np.int64)
-        rows += [{"case": case["id"], **row}
-                 for row in segmentation_scores(p, r, use, ref.spacing, tuple(metrics), nsd_tolerance)]
+        finding, problem = non_label_values(case["id"], path, p, card_labels | {int(v) for v in np.unique(r)})
+        problems += [problem] if problem else []
+        findings.update({case["id"]: finding} if finding else {})
+        if problem is None:
+            rows += [{"case": case["id"], **row}
+                     for row in segmentation_scores(p, r, use, ref.spacing, tuple(metrics), nsd_tolerance)]
+    raise_problems(problems)
+    warn_non_label_values(findings)
     agg = aggregate(rows, tuple(metrics)) if rows else {}
     names = list(use)  # label values, or region names
     return {"metrics": list(metrics), "labels": use, "per_case": rows,
             "mean": {str(label): agg.get(str(label), {}) for label in names},
             "overall": {m: agg.get(m) for m in metrics},
-            "missing": sorted(set(by_id) - {e["case"] for e in manifest["cases"]}), "extra": []}
+            "missing": sorted(set(by_id) - {e["case"] for e in manifest["cases"]}), "extra": [],
+            "non_label_values": non_label_summary(findings)}
 
 
 def score_rows(rows: list[dict[str, Any]], cases: list[dict[str, Any]], info: Any,

@@ -39,19 +39,29 @@ def output_name(case: dict[str, Any]) -> str:
 def write_prediction(labels: np.ndarray, path: Path, image: Any, original: Any) -> Path:
     """Write a label map in the geometry of the case's image file.
 
-    ``original`` is the image as the case reads it. When the case selects the only slice of a 3D file
-    (``frame.nii.gz#slice=0``), the map is written as that file: shape ``(W, H, 1)`` and its 3D affine.
+    ``original`` is the image as the case reads it. When a 2D case is the only slice of a 3D file (a
+    ``frame.nii.gz#slice=0`` selector, or a W x H x 1 file of a 2D dataset), the map is written as that
+    file: shape ``(W, H, 1)`` and its 3D affine.
     """
-    from medhub.core.io import read_image, write_image
+    from medhub.core.io import write_image
+
+    full = one_slice_file(image, original, labels.shape)
+    if full is not None:
+        return write_image(labels[..., None], path, reference=full)
+    return write_image(labels, path, reference=original)
+
+
+def one_slice_file(image: Any, original: Any, shape: Sequence[int]) -> Any:
+    """The 3D file, read whole, that the 2D ``original`` is the only slice of (shape ``(*shape, 1)``), or None."""
+    from medhub.core.io import read_image
     from medhub.core.io.api import split_fragment
 
-    if isinstance(image, (str, Path)) and "#" in str(image) and labels.ndim == 2:
-        base, options = split_fragment(str(image))
-        if "slice" in options:
-            full = read_image(base, **{k: v for k, v in options.items() if k != "slice"})
-            if full.ndim_spatial == 3 and full.spatial_shape == (*labels.shape, 1):
-                return write_image(labels[..., None], path, reference=full)
-    return write_image(labels, path, reference=original)
+    if len(shape) != 2 or original.meta.get("slice") is None:
+        return None
+    first = image[0] if isinstance(image, (list, tuple)) else image
+    base, options = split_fragment(str(first))
+    full = read_image(base, **{k: v for k, v in options.items() if k != "slice"})
+    return full if full.ndim_spatial == 3 and full.spatial_shape == (*shape, 1) else None
 
 
 def on_reference_grid(pred: Any, ref: Any) -> Any:

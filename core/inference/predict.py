@@ -5,8 +5,9 @@ normalization), then sliding-window inference with Gaussian weighting (optionall
 flip of the spatial axes), then the class probabilities are resampled linearly from the preprocessed grid
 back onto the original voxel grid (through the two affines) and turned into labels. The label map is
 written with the input image's geometry (same shape, spacing, origin, direction; for NIfTI the input's
-affine), named like the input file. A 2D case read as ``#slice=0`` of a one-slice file (a CAMUS NIfTI
-frame, W x H x 1) is written back as that file: same W x H x 1 shape and 3D affine. Classification /
+affine), named like the input file. A 2D case read from a one-slice file (a CAMUS NIfTI frame read as
+``#slice=0``, or any W x H x 1 file of a 2D dataset) is written back as that file: same W x H x 1 shape and
+3D affine. Classification /
 regression: one CSV row per case.
 """
 
@@ -83,7 +84,7 @@ def predict_run(run_id: str, split: str = "test", out: Path | None = None, tta: 
                                    (1, image.shape[0], *window))
             if seg:
                 probs = segment(model, image, config, n_out, plan.primary, tta, plan.autocast)
-                original = read_image(case["image"])
+                original = read_image(case["image"], dims=info.dims)
                 back = resample_to(probs, np.asarray(done["affine"]), original.spatial_shape, original.affine)
                 labels = back.argmax(0).astype(np.uint8)
                 path = write_prediction(labels, out / output_name(case), case["image"], original)

@@ -13,40 +13,36 @@ from medhub.core.io.image import Image
 ITK_SUFFIXES = (".mha", ".mhd", ".nrrd", ".nhdr", ".png", ".jpg", ".jpeg")
 TIFF_SUFFIXES = (".tif", ".tiff", ".svs")  # the formats with pyramid levels (``level=N``)
 WRITE_SUFFIXES = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".png", ".jpg", ".jpeg")
-SUPPORTED = ".nii/.nii.gz, .mha/.mhd/.nrrd, DICOM file or series folder, .png/.jpg, .tif/.tiff, .h5"
+SUPPORTED = (".nii/.nii.gz, .mha/.mhd/.nrrd, DICOM file or series folder, .png/.jpg, .tif/.tiff, .h5, "
+             ".mgh/.mgz, .mnc, .hdr/.img, .HEAD/.BRIK")
+DOUBLE_SUFFIXES = (".nii.gz", ".brik.gz")
 
 
 def _suffix(path: Path) -> str:
     name = path.name.lower()
-    return ".nii.gz" if name.endswith(".nii.gz") else path.suffix.lower()
-
-
-def _looks_like_dicom(path: Path) -> bool:
-    try:
-        with open(path, "rb") as f:
-            head = f.read(132)
-    except OSError:
-        return False
-    return len(head) == 132 and head[128:132] == b"DICM"
+    return next((s for s in DOUBLE_SUFFIXES if name.endswith(s)), path.suffix.lower())
 
 
 def _read_one(path: Path, **options: Any) -> Image:
-    from medhub.core.io import dicom, extras, itk, nifti
+    from medhub.core.io import dicom, dicom_series, extras, itk, nibabel_formats, nifti
 
     if not path.exists():
         raise MedhubError(f"{path}: no such file or folder")
     suffix = _suffix(path)
     if path.is_dir():
-        return dicom.read_dicom_series(path, series_uid=options.get("series_uid"))
+        series = options.get("series", options.get("series_uid"))
+        return dicom_series.read_dicom_series(path, series=series, stack=options.get("stack"))
     if suffix in (".nii", ".nii.gz"):
         return nifti.read_nifti(path)
     if suffix in ITK_SUFFIXES:
         return itk.read_itk(path)
+    if suffix in nibabel_formats.NIBABEL_SUFFIXES:
+        return nibabel_formats.read_nibabel(path)
     if suffix in TIFF_SUFFIXES:
         return extras.read_tiff(path, level=int(options.get("level", 0)))
     if suffix in (".h5", ".hdf5"):
         return extras.read_h5(path, key=options.get("key"), index=options.get("index"))
-    if suffix in (".dcm", ".ima", "") or _looks_like_dicom(path):
+    if suffix in (".dcm", ".ima", "") or dicom.looks_like_dicom(path):
         return dicom.read_dicom_file(path)
     raise MedhubError(f"{path}: unknown image format {suffix!r}; supported: {SUPPORTED}")
 
@@ -97,21 +93,40 @@ def take_slice(image: Image, index: int, path: Path) -> Image:
         raise MedhubError(f"{path}#slice={index}: the image has {depth} slices (0..{depth - 1})")
     affine = np.eye(3)
     affine[:2, :2] = image.affine[:2, :2]
+    if abs(np.linalg.det(affine[:2, :2])) < 1e-6 * image.spacing[0] * image.spacing[1]:
+        affine[:2, :2] = np.diag(image.spacing[:2])  # a sagittal / coronal plane: in-plane spacing, axes along x, y
     origin = image.affine @ np.array([0.0, 0.0, index % depth, 1.0])
     affine[:2, 2] = origin[:2]
     meta = {**image.meta, "slice": int(index % depth)}
     return Image(np.ascontiguousarray(image.array[..., index]), affine, meta)
 
 
+def as_2d(image: Image, path: Path) -> Image:
+    """``image`` as a 2D dataset reads it: a 3D image with one slice along its last axis (W x H x 1, the way
+    NIfTI and single DICOM files store a 2D image) becomes 2D, in-plane geometry from its 3D affine
+    (:func:`take_slice`); a 2D image passes; a thicker volume is an error naming the file."""
+    if image.ndim_spatial == 2:
+        return image
+    if image.ndim_spatial == 3 and image.spatial_shape[-1] == 1:
+        return take_slice(image, 0, path)
+    shape = " x ".join(str(n) for n in image.spatial_shape)
+    raise MedhubError(f"{path}: the dataset is 2D (dims 2) but this file holds a {shape} volume; a 2D dataset "
+                      "reads W x H images (or W x H x 1 volumes): give one slice per file, select one with "
+                      "'#slice=N' in the layout, or declare the dataset 3D (\"dims\": 3)")
+
+
 def read_image(path: Path | str | Sequence[Path | str], **options: Any) -> Image:
     """Read an image (or several, stacked as channels) keeping its geometry.
 
-    Dispatch: ``.nii``/``.nii.gz`` (nibabel; a 4th axis becomes channels), ``.mha``/``.mhd``/``.nrrd``
+    Dispatch: ``.nii``/``.nii.gz`` (nibabel; a 4th axis becomes channels), ``.mgh``/``.mgz``, ``.mnc``,
+    ``.hdr``/``.img``, ``.HEAD``/``.BRIK`` (nibabel, the same way), ``.mha``/``.mhd``/``.nrrd``
     (SimpleITK, LPS converted to RAS), a DICOM file or a DICOM series folder (pydicom), ``.png``/``.jpg``
     (SimpleITK; RGB -> 3 channels), ``.tif``/``.tiff`` pyramids (``level=N``, needs tifffile),
-    ``.h5`` (``key=``, ``index=``, needs h5py). Options: ``level``, ``key``, ``index``, ``series_uid``,
-    ``slice`` (one 2D slice of a 3D image along its last axis). Options can also ride on the path as a
-    fragment: ``"vol.nii.gz#slice=12"``, ``"x.h5#key=x&index=7"``.
+    ``.h5`` (``key=``, ``index=``, needs h5py). Options: ``level``, ``key``, ``index``, ``series`` (a DICOM
+    folder's series UID, or ``largest``; ``series_uid`` is the same) and ``stack`` (:mod:`.dicom_series`),
+    ``slice`` (one 2D slice of a 3D image along its last axis), ``dims`` (``2``: read as a 2D dataset does,
+    :func:`as_2d`; other values change nothing). Options can also ride on the path as a fragment:
+    ``"vol.nii.gz#slice=12"``, ``"x.h5#key=x&index=7"``.
     A list of paths reads each and stacks their channels (geometry must agree).
     Raises :class:`MedhubError` naming the file for unreadable, truncated or corrupt files and NaN/inf voxels.
     """
@@ -130,11 +145,14 @@ def read_image(path: Path | str | Sequence[Path | str], **options: Any) -> Image
     path, fragment = split_fragment(path)
     options = {**fragment, **options}
     slice_index = options.pop("slice", None)
+    dims = options.pop("dims", None)
     p = Path(path)
     try:
         image = _read_one(p, **options)
         if slice_index is not None:
             image = take_slice(image, int(slice_index), p)
+        if dims == 2:
+            image = as_2d(image, p)
     except MedhubError:
         raise
     except MemoryError:

@@ -1,4 +1,5 @@
-"""DICOM through pydicom: single files and series folders (slices sorted along the slice normal)."""
+"""DICOM files through pydicom: headers, pixels, rescaling and geometry (series folders:
+:mod:`medhub.core.io.dicom_series`)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def _floats(value: Any, default: list[float]) -> list[float]:
         return default
 
 
-def _geometry(ds) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float]]:
+def geometry(ds) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float]]:
     """(row cosine, column cosine, position, [row spacing, column spacing]) in LPS."""
     iop = _floats(ds.get("ImageOrientationPatient"), [1, 0, 0, 0, 1, 0])
     ipp = _floats(ds.get("ImagePositionPatient"), [0, 0, 0])
@@ -25,7 +26,8 @@ def _geometry(ds) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float]]:
     return np.array(iop[:3]), np.array(iop[3:6]), np.array(ipp), ps
 
 
-def _meta(ds, source: str) -> dict[str, Any]:
+def dicom_meta(ds, source: str) -> dict[str, Any]:
+    """The plain facts medhub keeps about a DICOM source: modality, series description and UIDs, patient id."""
     meta: dict[str, Any] = {"source": source, "format": "dicom"}
     for key, attr in (("modality", "Modality"), ("series_description", "SeriesDescription"),
                       ("series_uid", "SeriesInstanceUID"), ("study_uid", "StudyInstanceUID"),
@@ -70,7 +72,8 @@ def read_dataset(path: Path, stop_before_pixels: bool = False):
     return ds
 
 
-def _pixels(ds, path: Path) -> np.ndarray:
+def pixels(ds, path: Path) -> np.ndarray:
+    """The pixel array of ``ds``; no pixel data, or data that cannot be decoded, is an error saying what to do."""
     if "PixelData" not in ds:
         raise MedhubError(f"{path}: DICOM file has no pixel data (not an image)")
     try:
@@ -86,8 +89,8 @@ def _pixels(ds, path: Path) -> np.ndarray:
     return arr
 
 
-def _rescale(slices: list[np.ndarray], params: list[tuple[float, float]]) -> np.ndarray:
-    """Apply rescale slope/intercept; stay integer when all of them are integers and the range fits."""
+def rescale(slices: list[np.ndarray], params: list[tuple[float, float]]) -> np.ndarray:
+    """Stack slices and apply rescale slope/intercept; stay integer when all of them are integers and the range fits."""
     data = np.stack(slices, axis=-1)
     if all(s == 1 and i == 0 for s, i in params):
         return data
@@ -104,12 +107,15 @@ def _rescale(slices: list[np.ndarray], params: list[tuple[float, float]]) -> np.
     return out
 
 
-def _slope(ds) -> tuple[float, float]:
+def slope_intercept(ds) -> tuple[float, float]:
+    """``(RescaleSlope, RescaleIntercept)``, 1 and 0 when absent."""
     return float(ds.get("RescaleSlope", 1) or 1), float(ds.get("RescaleIntercept", 0) or 0)
 
 
-def _affine(row: np.ndarray, col: np.ndarray, normal: np.ndarray, origin: np.ndarray, ps: list[float],
-            dz: float) -> np.ndarray:
+def slice_affine(row: np.ndarray, col: np.ndarray, normal: np.ndarray, origin: np.ndarray, ps: list[float],
+                 dz: float) -> np.ndarray:
+    """The RAS+ affine of slices with these LPS direction cosines, first-slice position, pixel spacing (row,
+    column) and slice spacing."""
     lps = np.eye(4)
     lps[:3, 0] = row * ps[1]  # columns advance along the row cosine, by the column spacing
     lps[:3, 1] = col * ps[0]
@@ -126,85 +132,25 @@ def read_dicom_file(path: Path) -> Image:
         from medhub.core.io.itk import image_from_sitk
 
         out = image_from_sitk(sitk.ReadImage(str(path)), path, "dicom")
-        out.meta.update(_meta(ds, str(path)))
+        out.meta.update(dicom_meta(ds, str(path)))
         return out
-    arr = _pixels(ds, path)
+    arr = pixels(ds, path)
     if arr.ndim == 3:  # RGB: (rows, cols, 3)
         data = arr.transpose(2, 1, 0)[..., None]
     else:
-        data = _rescale([arr.T], [_slope(ds)])[None]
-    row, col, ipp, ps = _geometry(ds)
+        data = rescale([arr.T], [slope_intercept(ds)])[None]
+    row, col, ipp, ps = geometry(ds)
     dz = float(ds.get("SpacingBetweenSlices") or ds.get("SliceThickness") or 1.0)
-    meta = _meta(ds, str(path))
+    meta = dicom_meta(ds, str(path))
     meta["dtype"] = str(data.dtype)
-    return Image(data, _affine(row, col, np.cross(row, col), ipp, ps, dz), meta)
+    return Image(data, slice_affine(row, col, np.cross(row, col), ipp, ps, dz), meta)
 
 
-def _is_candidate(p: Path) -> bool:
-    return p.is_file() and not p.name.startswith(".") and p.name.upper() != "DICOMDIR"
-
-
-def read_dicom_series(folder: Path, series_uid: str | None = None) -> Image:
-    """Read the single DICOM series in ``folder`` (or the one named by ``series_uid``)."""
-    headers: dict[str, list[tuple[Path, Any]]] = {}
-    descriptions: dict[str, str] = {}
-    for p in sorted(folder.iterdir()):
-        if not _is_candidate(p):
-            continue
-        try:
-            ds = read_dataset(p, stop_before_pixels=True)
-        except (MedhubError, EOFError, OSError):
-            continue
-        if "ImagePositionPatient" not in ds and "SeriesInstanceUID" not in ds:
-            continue
-        uid = str(ds.get("SeriesInstanceUID", ""))
-        headers.setdefault(uid, []).append((p, ds))
-        descriptions.setdefault(uid, str(ds.get("SeriesDescription", "")))
-    if not headers:
-        raise MedhubError(f"{folder}: no DICOM files found in this folder")
-    if series_uid is not None:
-        if series_uid not in headers:
-            raise MedhubError(f"{folder}: series {series_uid} not found; series here: {', '.join(sorted(headers))}")
-        chosen = headers[series_uid]
-    elif len(headers) > 1:
-        listing = "; ".join(f"{uid} ({descriptions[uid] or 'no description'}, {len(headers[uid])} files)"
-                            for uid in sorted(headers))
-        raise MedhubError(f"{folder}: folder holds {len(headers)} DICOM series: {listing}. Put each series in its "
-                          "own folder or pass series_uid=... to read_image")
-    else:
-        chosen = next(iter(headers.values()))
-    row, col, _, ps = _geometry(chosen[0][1])
-    normal = np.cross(row, col)
-    keyed = sorted(((float(np.dot(_geometry(ds)[2], normal)), p, ds) for p, ds in chosen), key=lambda t: t[0])
-    positions = np.array([k for k, _, _ in keyed])
-    if len(keyed) > 1:
-        gaps = np.diff(positions)
-        if np.any(gaps < 1e-4):
-            dup = [str(keyed[i][1].name) for i in np.flatnonzero(gaps < 1e-4)[:3]]
-            raise MedhubError(f"{folder}: several slices share one position (e.g. {', '.join(dup)}); the folder may "
-                              "mix acquisitions; split them into separate folders")
-        dz = float(np.mean(gaps))
-        irregular = bool(np.max(np.abs(gaps - dz)) > 0.01 * dz + 1e-3)
-    else:
-        dz = float(chosen[0][1].get("SpacingBetweenSlices") or chosen[0][1].get("SliceThickness") or 1.0)
-        irregular = False
-    slices, params = [], []
-    first = None
-    for _, p, _ in keyed:
-        ds = read_dataset(p)
-        arr = _pixels(ds, p)
-        if arr.ndim != 2:
-            raise MedhubError(f"{p}: expected a single-frame greyscale slice, got pixel array {arr.shape}")
-        if first is None:
-            first = arr.shape
-        elif arr.shape != first:
-            raise MedhubError(f"{p}: slice size {arr.shape} differs from {first} in the rest of {folder}")
-        slices.append(arr.T)
-        params.append(_slope(ds))
-    data = _rescale(slices, params)[None]
-    origin = _geometry(keyed[0][2])[2]
-    meta = _meta(keyed[0][2], str(folder))
-    meta.update(dtype=str(data.dtype), files=len(keyed))
-    if irregular:
-        meta["irregular_slice_spacing"] = True
-    return Image(data, _affine(row, col, normal, origin, ps, dz), meta)
+def looks_like_dicom(path: Path) -> bool:
+    """Whether ``path`` starts with the 128-byte preamble and the ``DICM`` magic."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(132)
+    except OSError:
+        return False
+    return len(head) == 132 and head[128:132] == b"DICM"

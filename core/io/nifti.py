@@ -144,18 +144,23 @@ def read_nifti(path: Path) -> Image:
             raise MedhubError(f"{path}: {kind}: data indexed by brain surface vertices and voxels, not an image on "
                               "a voxel grid; medhub reads NIfTI volumes: give the volume itself")
         data, affine = np.asanyarray(img.dataobj), np.asarray(img.affine, dtype=np.float64)
+    data = channel_first(data, path, "NIfTI")
+    meta = {"source": str(path), "format": "nifti", "dtype": str(data.dtype)}
+    return Image(data, affine, meta)
+
+
+def channel_first(data: np.ndarray, path: Path, kind: str) -> np.ndarray:
+    """A nibabel array ``(X, Y[, Z[, T[, C]]])`` as ``(C, X, Y, Z)``: a 2-D array becomes one slice, the axes
+    after the third become channels (a 4th: frames, sub-bricks; a 5th: vector components, flattened)."""
     if data.ndim == 2:
         data = data[:, :, None]
     if data.ndim == 3:
-        data = data[None]
-    elif data.ndim == 4:
-        data = np.moveaxis(data, 3, 0)
-    elif data.ndim == 5:  # (X, Y, Z, T, C) vector images: flatten T and C into channels
-        data = np.moveaxis(data.reshape(data.shape[:3] + (-1,)), 3, 0)
-    else:
-        raise MedhubError(f"{path}: NIfTI with {data.ndim} dimensions is not supported (2 to 5)")
-    meta = {"source": str(path), "format": "nifti", "dtype": str(data.dtype)}
-    return Image(data, affine, meta)
+        return data[None]
+    if data.ndim == 4:
+        return np.moveaxis(data, 3, 0)
+    if data.ndim == 5:  # (X, Y, Z, T, C) vector images: flatten T and C into channels
+        return np.moveaxis(data.reshape(data.shape[:3] + (-1,)), 3, 0)
+    raise MedhubError(f"{path}: {kind} with {data.ndim} dimensions is not supported (2 to 5)")
 
 
 def write_nifti(array: np.ndarray, affine: np.ndarray, path: Path) -> None:

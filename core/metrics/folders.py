@@ -16,6 +16,8 @@ ORIGIN_ATOL_MM = 1e-3  # mm
 DIRECTION_ATOL = 1e-4  # direction cosines (unitless)
 INTEGER_ATOL = 1e-3  # a label value may differ from an integer by this much (float storage noise)
 MAX_LISTED = 10  # problems listed in one error message
+IMAGE_LIKE_SHARE = 0.5  # a prediction with more of its voxels outside the reference's labels is an image
+VALUES_SHOWN = 5  # values named in a message about values that are not labels
 
 
 def case_files(folder: Path, flag: str = "folder") -> dict[str, Path]:
@@ -92,6 +94,61 @@ def label_values(image, case: str, role: str, path: Path) -> tuple[np.ndarray | 
     return np.rint(a).astype(np.int64) if a.dtype.kind in "fc" else a.astype(np.int64), None
 
 
+def _values_text(values: Sequence[int]) -> str:
+    shown = ", ".join(str(int(v)) for v in values[:VALUES_SHOWN])
+    return shown + (f", ... ({len(values)} distinct values)" if len(values) > VALUES_SHOWN else "")
+
+
+def non_label_values(case: str, path: Path, pred: np.ndarray, known: set[int]) -> tuple[dict[str, Any] | None,
+                                                                                           str | None]:
+    """Check a prediction's values against ``known``, the reference's labels (background 0 always one).
+
+    Returns ``(None, None)`` when every voxel holds a label; ``(finding, None)`` when some voxels hold other
+    values (``finding``: ``{"values", "share", "warning"}``, the warning naming the case and the values); and
+    ``(None, problem)`` when more than :data:`IMAGE_LIKE_SHARE` of the voxels do: the file looks like an
+    image, not a label map, and scoring it would only give near-zero scores.
+    """
+    values, counts = np.unique(pred, return_counts=True)
+    outside = ~np.isin(values, sorted(known | {0}))
+    if not outside.any():
+        return None, None
+    share = float(counts[outside].sum()) / float(pred.size)
+    odd = [int(v) for v in values[outside]]
+    labels = _values_text(sorted(known | {0}))
+    if share > IMAGE_LIKE_SHARE:
+        return None, (f'case "{case}": prediction {path} looks like an image, not a label map: {share:.0%} of its '
+                      f"voxels hold values that are not labels of the reference ({_values_text(odd)}; labels: "
+                      f"{labels}); give the predicted label maps (one integer label per voxel), not the images")
+    warning = (f'warning: case "{case}": prediction {path} holds value(s) {_values_text(odd)} that are not labels of '
+               f"the reference (labels: {labels}) in {share:.1%} of its voxels; they count as no label")
+    return {"values": odd, "share": share, "warning": warning}, None
+
+
+def warn_non_label_values(findings: dict[str, dict[str, Any]]) -> None:
+    """Print the warning of each :func:`non_label_values` finding on stderr (at most :data:`MAX_LISTED`)."""
+    from medhub.core.output import info
+
+    for finding in list(findings.values())[:MAX_LISTED]:
+        info(finding["warning"])
+    if len(findings) > MAX_LISTED:
+        info(f"warning: ... and {len(findings) - MAX_LISTED} more case(s) with values that are not labels")
+
+
+def non_label_summary(findings: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``{case: {"values", "share"}}`` of the :func:`non_label_values` findings (the result's ``non_label_values``)."""
+    return {case: {"values": f["values"], "share": f["share"]} for case, f in findings.items()}
+
+
+def raise_problems(problems: Sequence[str]) -> None:
+    """One error listing the cases that cannot be scored (at most :data:`MAX_LISTED`); nothing when none."""
+    if not problems:
+        return
+    listed = list(problems[:MAX_LISTED]) + ([f"... and {len(problems) - MAX_LISTED} more"]
+                                            if len(problems) > MAX_LISTED else [])
+    head = "" if len(problems) == 1 else f"{len(problems)} case(s) cannot be scored:\n  "
+    raise MedhubError(head + "\n  ".join(listed))
+
+
 def evaluate_folders(pred_dir: Path, ref_dir: Path, labels: Sequence[int] | None = None,
                      metrics: Sequence[str] = ("dice", "hd95", "nsd"), nsd_tolerance: float = 1.0,
                      quiet: bool = True) -> dict[str, Any]:
@@ -102,7 +159,9 @@ def evaluate_folders(pred_dir: Path, ref_dir: Path, labels: Sequence[int] | None
     case. Distances use the reference's spacing. ``labels`` default: every non-zero value found in the
     references. Missing predictions are left out of the means: ``n_reference``, ``n_scored`` and
     ``n_missing`` count the cases. Requested labels found in no reference and no prediction are listed in
-    ``absent_labels`` (their scores are NaN).
+    ``absent_labels`` (their scores are NaN). A prediction holding values that are not labels (the values of
+    every reference, the ``labels`` asked for, and background 0) gets a warning on stderr and is listed in
+    ``non_label_values``; one where most voxels hold such values (an image, not a label map) is an error.
     """
     from medhub.core.io import read_image
     from medhub.core.metrics.segmentation import aggregate, segmentation_scores
@@ -122,7 +181,7 @@ def evaluate_folders(pred_dir: Path, ref_dir: Path, labels: Sequence[int] | None
                           f"prediction like its reference in --ref {ref_dir} ({len(refs)} case(s): {example})")
     wanted = [int(v) for v in labels] if labels else None
     loaded, problems = [], []
-    found_ref: set[int] = set()
+    found_ref: set[int] = set()  # every value of every reference, background included
     present: set[int] = set()
     for case in tqdm(common, desc="read", unit="case", disable=quiet, leave=False):
         ref = read_image(refs[case])
@@ -143,15 +202,18 @@ def evaluate_folders(pred_dir: Path, ref_dir: Path, labels: Sequence[int] | None
         if ref_problem or pred_problem:
             problems += [m for m in (ref_problem, pred_problem) if m]
             continue
-        found_ref |= {int(v) for v in np.unique(r) if v != 0}
+        found_ref |= {int(v) for v in np.unique(r)}
         if wanted is not None:
             present |= {v for v in set(wanted) - present if (r == v).any() or (p == v).any()}
         loaded.append((case, p, r, ref.spacing))
-    if problems:
-        listed = problems[:MAX_LISTED] + ([f"... and {len(problems) - MAX_LISTED} more"]
-                                          if len(problems) > MAX_LISTED else [])
-        head = "" if len(problems) == 1 else f"{len(problems)} case(s) cannot be scored:\n  "
-        raise MedhubError(head + "\n  ".join(listed))
+    findings: dict[str, dict[str, Any]] = {}
+    for case, p, _, _ in loaded:
+        finding, problem = non_label_values(case, preds[case], p, found_ref | set(wanted or ()))
+        problems += [problem] if problem else []
+        findings.update({case: finding} if finding else {})
+    raise_problems(problems)
+    warn_non_label_values(findings)
+    found_ref.discard(0)
     if wanted is None and not found_ref:
         raise MedhubError(f"--ref {ref_dir}: every reference is empty (no non-zero label); give the labels to "
                           "score with --labels, e.g. --labels 1")
@@ -169,4 +231,5 @@ def evaluate_folders(pred_dir: Path, ref_dir: Path, labels: Sequence[int] | None
         "missing": missing, "extra": sorted(set(preds) - set(refs)),
         "n_reference": len(refs), "n_scored": len(loaded), "n_missing": len(missing),
         "absent_labels": [v for v in use if v not in present] if wanted is not None else [],
+        "non_label_values": non_label_summary(findings),
     }

@@ -41,9 +41,11 @@ def label_dtype(arr: np.ndarray, where: str) -> np.ndarray:
 @dataclass
 class LoadImage(Transform):
     """Replace paths under ``keys`` by :class:`Image` values (lists of paths stack channels); labels keep
-    an integer dtype; each label's geometry is checked against the first image key."""
+    an integer dtype; each label's geometry is checked against the first image key. ``dims=2`` (a 2D
+    dataset): a W x H x 1 file is read as a W x H image (:func:`medhub.core.io.api.as_2d`)."""
 
     keys: tuple[str, ...] = ("image", "label")
+    dims: int | None = None
 
     def __call__(self, case: dict[str, Any]) -> dict[str, Any]:
         out = dict(case)
@@ -53,7 +55,7 @@ class LoadImage(Transform):
             v = case.get(k)
             if v is None or isinstance(v, Image) or not _is_path_like(v):
                 continue
-            img = read_image(v)
+            img = read_image(v, dims=self.dims)
             if is_label_key(k):
                 img = img.with_array(label_dtype(img.array, f"{where}: {v}"))
                 if reference is not None:

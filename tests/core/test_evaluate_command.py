@@ -170,3 +170,77 @@ def test_missing_cases_are_counted_in_text_and_json(tmp_path, hub):
     result = json.loads(out)
     assert (result["n_reference"], result["n_scored"], result["n_missing"]) == (4, 1, 3)
     assert result["missing"] == ["b", "c", "d"] and set(result) >= {"metrics", "labels", "per_case", "mean"}
+
+
+def test_a_prediction_with_values_outside_the_references_labels_warns_naming_case_and_values(tmp_path, hub):
+    only_one = cube()
+    only_one[only_one == 2] = 0
+    write(tmp_path / "ref" / "a.nii.gz", only_one)  # labels 0, 1
+    write(tmp_path / "ref" / "b.nii.gz", cube())  # labels 0, 1, 2: 2 is a label of the reference folder
+    stray = cube()
+    stray[0, 0, :3] = 7
+    write(tmp_path / "pred" / "a.nii.gz", stray)  # 2 (the union's) and 7 (nobody's) in 3 of 1000 voxels
+    write(tmp_path / "pred" / "b.nii.gz", cube())
+    code, out, err = evaluate(tmp_path, hub, "--metrics", "dice", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["non_label_values"] == {"a": {"values": [7], "share": 0.003}}
+    assert 'warning: case "a"' in err and "value(s) 7 " in err and "labels: 0, 1, 2" in err and '"b"' not in err
+    assert result["labels"] == [1, 2]
+
+    code, out, err = evaluate(tmp_path, hub, "--metrics", "dice", "--labels", "1,7", "--json")
+    assert code == 0 and "warning: case" not in err and json.loads(out)["non_label_values"] == {}  # 7 asked for
+
+
+def test_an_image_given_as_prediction_is_an_error_saying_it_is_not_a_label_map(tmp_path, hub):
+    write(tmp_path / "ref" / "a.nii.gz", cube())
+    write(tmp_path / "ref" / "b.nii.gz", cube())
+    ct = np.random.default_rng(0).integers(-1000, 1000, (10, 10, 10))
+    write(tmp_path / "pred" / "a.nii.gz", cube())
+    write(tmp_path / "pred" / "b.nii.gz", ct, dtype=np.int16)  # integer intensities: no probability check catches it
+    code, out, err = evaluate(tmp_path, hub, "--metrics", "dice")
+    assert code == 1 and out == "" and "Traceback" not in err
+    assert '"b"' in err and '"a"' not in err and "looks like an image, not a label map" in err
+    assert "distinct values)" in err and "labels: 0, 1, 2" in err
+
+
+def write_case(tmp_path, name, label, prediction):
+    """A run-mode case (its label file) and the prediction file ``hub predict`` would have written for it."""
+    write(tmp_path / "labels" / f"{name}.nii.gz", label)
+    write(tmp_path / "pred" / f"{name}.nii.gz", prediction, dtype=np.int16)
+    return {"id": name, "label": str(tmp_path / "labels" / f"{name}.nii.gz")}, {"case": name, "file": f"{name}.nii.gz"}
+
+
+def test_run_mode_warns_for_values_neither_in_the_reference_nor_in_the_card(tmp_path, capsys):
+    from medhub.core.inference.evaluate import score_segmentation_manifest
+    from medhub.core.plugin_manager import get_registry
+
+    info = get_registry().dataset("synthetic/spheres")  # card labels 0, 1, 2
+    only_one = cube()
+    only_one[only_one == 2] = 0
+    odd = cube()
+    odd[0, :2, 0] = 5
+    pairs = [write_case(tmp_path, "c1", only_one, cube()),  # 2: not in this reference, but a card label
+             write_case(tmp_path, "c2", cube(), odd)]
+    manifest = {"out": str(tmp_path / "pred"), "out_channels": 3, "cases": [entry for _, entry in pairs]}
+    result = score_segmentation_manifest(manifest, [case for case, _ in pairs], info, ["dice"], None, 1.0)
+    err = capsys.readouterr().err
+    assert result["non_label_values"] == {"c2": {"values": [5], "share": 0.002}}
+    assert 'warning: case "c2"' in err and "value(s) 5 " in err and '"c1"' not in err
+    assert {row["case"] for row in result["per_case"]} == {"c1", "c2"}
+
+
+def test_run_mode_refuses_an_image_where_a_label_map_was_expected(tmp_path, capsys):
+    import pytest
+    from medhub.core.errors import MedhubError
+    from medhub.core.inference.evaluate import score_segmentation_manifest
+    from medhub.core.plugin_manager import get_registry
+
+    info = get_registry().dataset("synthetic/spheres")
+    image = np.random.default_rng(1).integers(0, 300, (10, 10, 10))
+    case, entry = write_case(tmp_path, "c1", cube(), image)
+    manifest = {"out": str(tmp_path / "pred"), "out_channels": 3, "cases": [entry]}
+    with pytest.raises(MedhubError) as caught:
+        score_segmentation_manifest(manifest, [case], info, ["dice"], None, 1.0)
+    assert 'case "c1"' in str(caught.value) and "looks like an image, not a label map" in str(caught.value)
+    assert capsys.readouterr().out == ""

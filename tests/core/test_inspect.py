@@ -68,3 +68,24 @@ def test_level_reads_that_pyramid_level_and_shows_the_count(tmp_path, hub):
     data = json.loads(out)
     assert data["spatial_shape"] == [24, 16] and (data["level"], data["levels"]) == (1, 2)
     assert data["max"] == float(base[::2, ::2].max())
+
+
+def test_inspect_reads_the_formats_nibabel_reads(tmp_path, hub):
+    import nibabel as nib
+    from nibabel.testing import data_path
+
+    affine = np.diag([0.5, 0.75, 3.0, 1.0])
+    affine[:3, 3] = (1, 2, 3)
+    vol = np.arange(4 * 3 * 2, dtype=np.float32).reshape(4, 3, 2)
+    nib.save(nib.MGHImage(vol, affine), str(tmp_path / "brain.mgz"))
+    nib.save(nib.Nifti1Pair(vol.astype(np.int16), affine), str(tmp_path / "pair.hdr"))
+    expected = {tmp_path / "brain.mgz": ("mgh", [1, 4, 3, 2], [0.5, 0.75, 3.0]),
+                tmp_path / "pair.hdr": ("nifti-pair", [1, 4, 3, 2], [0.5, 0.75, 3.0]),
+                data_path / "minc1_4d.mnc": ("minc1", [2, 10, 20, 20], [2.0, 2.0, 2.0]),
+                data_path / "example4d+orig.HEAD": ("afni", [3, 33, 41, 25], [3.0, 3.0, 3.0])}
+    for path, (fmt, shape, spacing) in expected.items():
+        code, out, err = hub("inspect", path, "--json")
+        assert code == 0, err
+        data = json.loads(out)
+        assert (data["format"], data["shape"], data["spacing"]) == (fmt, shape, spacing), path
+    assert json.loads(hub("inspect", tmp_path / "brain.mgz", "--json")[1])["origin"] == [1, 2, 3]
