@@ -271,10 +271,11 @@ def surface_distances(pred: np.ndarray, ref: np.ndarray, spacing: Sequence[float
 def _area_percentile(distances: np.ndarray, areas: np.ndarray, percentile: float) -> float:
     """The smallest distance such that the elements at most that far hold ``percentile`` % of the area.
 
-    Elements are ordered by (distance, area) and the cumulated area share is searched for the percentile,
-    as DeepMind's ``compute_robust_hausdorff`` does (the last element when rounding leaves it short).
+    As DeepMind's ``compute_robust_hausdorff``: the elements in ascending distance, the first whose cumulated
+    area share reaches the percentile (the last one when rounding leaves the share short). The order within
+    equal distances changes no result.
     """
-    order = np.lexsort((areas, distances))
+    order = np.argsort(distances)
     ordered = areas[order]
     share = np.cumsum(ordered) / np.sum(ordered)
     k = min(int(np.searchsorted(share, percentile / 100.0)), order.size - 1)
