@@ -118,8 +118,8 @@ def _column_steps(target: np.ndarray, axis: int, cap: int, pads: Sequence[int]) 
     inner = steps[tuple(slice(p, p + n) for p, n in zip(pads, target.shape))]
     inner[target] = 0
 
-    def row(i: int) -> tuple:
-        return tuple(i if a == axis else slice(None) for a in range(target.ndim))
+    def row(i: int) -> tuple:  # one layer across the axis, kept as an array view (also in 1D)
+        return tuple(slice(i, i + 1) if a == axis else slice(None) for a in range(target.ndim))
 
     one = dtype(1)
     for i in range(1, target.shape[axis]):

@@ -68,6 +68,18 @@ def test_distances_match_a_brute_force_search():
     np.testing.assert_allclose(np.sort(got.pred_to_ref), np.sort(brute), atol=1e-9)
 
 
+@pytest.mark.parametrize("shape,spacing", [((60,), (0.5,)), ((20, 16), (0.7, 1.9)), ((7, 6, 5, 4), (1.0, 0.6, 2.0, 1.3))])
+def test_boundary_voxel_distances_in_any_dimension_match_a_brute_force_search(shape, spacing):
+    rng = np.random.default_rng(len(shape))
+    pred, ref = _blob(rng, shape, 1.0), _blob(rng, shape, 1.0)
+    spacing = np.array(spacing)
+    bp, br = np.argwhere(boundary(pred)), np.argwhere(boundary(ref))
+    brute = np.sqrt((((bp[:, None, :] - br[None, :, :]) * spacing) ** 2).sum(-1))
+    got = surface_distances(pred, ref, spacing, method="tree")
+    np.testing.assert_allclose(np.sort(got.pred_to_ref), np.sort(brute.min(1)), atol=1e-9)
+    np.testing.assert_allclose(np.sort(got.ref_to_pred), np.sort(brute.min(0)), atol=1e-9)
+
+
 def test_boundary_counts_the_array_edge_as_background():
     mask = np.ones((5, 5), bool)
     expected = np.ones((5, 5), bool)
