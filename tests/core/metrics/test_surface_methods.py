@@ -68,7 +68,8 @@ def test_distances_match_a_brute_force_search():
     np.testing.assert_allclose(np.sort(got.pred_to_ref), np.sort(brute), atol=1e-9)
 
 
-@pytest.mark.parametrize("shape,spacing", [((60,), (0.5,)), ((20, 16), (0.7, 1.9)), ((7, 6, 5, 4), (1.0, 0.6, 2.0, 1.3))])
+@pytest.mark.parametrize("shape,spacing", [((60,), (0.5,)), ((20, 16), (0.7, 1.9)),
+                                           ((7, 6, 5, 4), (1.0, 0.6, 2.0, 1.3))])
 def test_boundary_voxel_distances_in_any_dimension_match_a_brute_force_search(shape, spacing):
     rng = np.random.default_rng(len(shape))
     pred, ref = _blob(rng, shape, 1.0), _blob(rng, shape, 1.0)
