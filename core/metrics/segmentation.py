@@ -34,10 +34,10 @@ from typing import Any
 
 import numpy as np
 from medhub.core.errors import MedhubError
+from medhub.core.metrics import surface as surfaces
 
 SEGMENTATION_METRICS = ("dice", "iou", "hd95", "hd", "assd", "nsd")
 DISTANCE_METRICS = ("hd95", "hd", "assd", "nsd")
-SURFACES = ("voxels", "elements")
 
 
 def check_nsd_tolerance(value: float, name: str = "nsd_tolerance") -> float:
@@ -54,7 +54,7 @@ def check_nsd_tolerance(value: float, name: str = "nsd_tolerance") -> float:
 
 def check_surface(surface: str) -> str:
     """``surface`` when it names a surface definition, else an error listing them."""
-    if surface not in SURFACES:
+    if surface not in surfaces.SURFACES:
         raise MedhubError(f'surface "{surface}": unknown surface definition; choose "voxels" (boundary voxels, '
                           'as MONAI) or "elements" (area-weighted surface elements, as DeepMind surface-distance)')
     return surface
@@ -93,8 +93,6 @@ def iou(pred: np.ndarray, ref: np.ndarray, spacing: Sequence[float], **options: 
 def _distance_metric(summary: Callable[[Any], float], one_empty: float, pred: np.ndarray, ref: np.ndarray,
                      spacing: Sequence[float], surface: str, cache: dict | None) -> float:
     """``summary(distances)`` of a mask pair, or the empty-mask value (module doc); distances shared via ``cache``."""
-    from medhub.core.metrics import surface as surfaces
-
     check_surface(surface)
     if cache is not None and surface in cache:
         return summary(cache[surface])
@@ -116,34 +114,26 @@ def _distance_metric(summary: Callable[[Any], float], one_empty: float, pred: np
 def hd95(pred: np.ndarray, ref: np.ndarray, spacing: Sequence[float], *, surface: str = "voxels",
          cache: dict | None = None, **options: Any) -> float:
     """95th-percentile Hausdorff distance (mm): max of the two directed 95th percentiles."""
-    from medhub.core.metrics.surface import hausdorff
-
-    return _distance_metric(lambda d: hausdorff(d, 95.0), math.inf, pred, ref, spacing, surface, cache)
+    return _distance_metric(lambda d: surfaces.hausdorff(d, 95.0), math.inf, pred, ref, spacing, surface, cache)
 
 
 def hd(pred: np.ndarray, ref: np.ndarray, spacing: Sequence[float], *, surface: str = "voxels",
        cache: dict | None = None, **options: Any) -> float:
     """Hausdorff distance (mm): the largest surface distance of both directions."""
-    from medhub.core.metrics.surface import hausdorff
-
-    return _distance_metric(lambda d: hausdorff(d, 100.0), math.inf, pred, ref, spacing, surface, cache)
+    return _distance_metric(lambda d: surfaces.hausdorff(d, 100.0), math.inf, pred, ref, spacing, surface, cache)
 
 
 def assd(pred: np.ndarray, ref: np.ndarray, spacing: Sequence[float], *, surface: str = "voxels",
          cache: dict | None = None, **options: Any) -> float:
     """Average symmetric surface distance (mm); how the two directions combine: ``surface.average_symmetric``."""
-    from medhub.core.metrics.surface import average_symmetric
-
-    return _distance_metric(average_symmetric, math.inf, pred, ref, spacing, surface, cache)
+    return _distance_metric(surfaces.average_symmetric, math.inf, pred, ref, spacing, surface, cache)
 
 
 def nsd(pred: np.ndarray, ref: np.ndarray, spacing: Sequence[float], *, tolerance: float = 1.0,
         surface: str = "voxels", cache: dict | None = None, **options: Any) -> float:
     """Normalized surface Dice: share of both surfaces within ``tolerance`` mm of the other surface."""
-    from medhub.core.metrics.surface import surface_dice
-
     tol = check_nsd_tolerance(tolerance, "tolerance")
-    return _distance_metric(lambda d: surface_dice(d, tol), 0.0, pred, ref, spacing, surface, cache)
+    return _distance_metric(lambda d: surfaces.surface_dice(d, tol), 0.0, pred, ref, spacing, surface, cache)
 
 
 PER_CASE: dict[str, Callable[..., float]] = {"dice": dice, "iou": iou, "hd95": hd95, "hd": hd, "assd": assd,
