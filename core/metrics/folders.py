@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from medhub.core.errors import MedhubError
+from medhub.core.metrics.segmentation import check_nsd_tolerance, check_surface
 
 SUFFIXES = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".png")
 SPACING_RTOL = 1e-4  # relative, per axis
@@ -44,18 +44,6 @@ def case_files(folder: Path, flag: str = "folder") -> dict[str, Path]:
         raise MedhubError(f"{flag} {folder}: two files with the same case id ({'; '.join(clashes)}); keep one file "
                           "per case (move or delete the other)")
     return out
-
-
-def check_nsd_tolerance(value: float, name: str = "nsd_tolerance") -> float:
-    """``value`` as a float when it is a finite number >= 0 (0: boundary voxels must coincide), else an error."""
-    try:
-        tol = float(value)
-    except (TypeError, ValueError):
-        tol = math.nan
-    if not math.isfinite(tol) or tol < 0:
-        raise MedhubError(f"{name} {value}: the NSD tolerance must be a finite distance in mm >= 0 "
-                          "(e.g. 1 or 2; 0 counts only boundary voxels that coincide)")
-    return tol
 
 
 def _fmt(values: Sequence[float]) -> str:
@@ -151,7 +139,7 @@ def raise_problems(problems: Sequence[str]) -> None:
 
 def evaluate_folders(pred_dir: Path, ref_dir: Path, labels: Sequence[int] | None = None,
                      metrics: Sequence[str] = ("dice", "hd95", "nsd"), nsd_tolerance: float = 1.0,
-                     quiet: bool = True) -> dict[str, Any]:
+                     quiet: bool = True, surface: str = "voxels") -> dict[str, Any]:
     """Per-case, per-label metrics and per-label means; missing and extra predictions are listed.
 
     A prediction must be a one-channel integer label map on its reference's voxel grid (same shape, spacing,
@@ -162,12 +150,14 @@ def evaluate_folders(pred_dir: Path, ref_dir: Path, labels: Sequence[int] | None
     ``absent_labels`` (their scores are NaN). A prediction holding values that are not labels (the values of
     every reference, the ``labels`` asked for, and background 0) gets a warning on stderr and is listed in
     ``non_label_values``; one where most voxels hold such values (an image, not a label map) is an error.
+    ``surface``: the surface definition of the distance metrics (``"voxels"`` or ``"elements"``).
     """
     from medhub.core.io import read_image
     from medhub.core.metrics.segmentation import aggregate, segmentation_scores
     from tqdm.auto import tqdm
 
     nsd_tolerance = check_nsd_tolerance(nsd_tolerance)
+    check_surface(surface)
     preds, refs = case_files(pred_dir, "--pred"), case_files(ref_dir, "--ref")
     if not refs:
         raise MedhubError(f"--ref {ref_dir}: no label maps ({', '.join(SUFFIXES)}) in this folder")
@@ -221,7 +211,7 @@ def evaluate_folders(pred_dir: Path, ref_dir: Path, labels: Sequence[int] | None
     rows = []
     for case, p, r, spacing in tqdm(loaded, desc="evaluate", unit="case", disable=quiet, leave=False):
         rows += [{"case": case, **row} for row in segmentation_scores(p, r, use, spacing, tuple(metrics),
-                                                                       nsd_tolerance)]
+                                                                       nsd_tolerance, surface)]
     agg = aggregate(rows, tuple(metrics)) if rows else {}
     missing = sorted(set(refs) - set(preds))
     return {

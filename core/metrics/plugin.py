@@ -5,7 +5,8 @@ from __future__ import annotations
 from medhub.core.hookspecs import hookimpl
 from medhub.core.registry import MetricInfo
 
-SEG = "medhub.core.metrics.segmentation:segmentation_scores"
+# A per-case metric's fn is its function fn(pred, ref, spacing, **options) -> float in segmentation.py.
+SEG = "medhub.core.metrics.segmentation:{id}"
 DATASET = "medhub.core.metrics.classification:score_predictions"
 
 # id, task, direction, kind, description, aliases
@@ -30,5 +31,6 @@ METRICS = (
 @hookimpl
 def register_metrics(register):
     for metric_id, task, direction, kind, description, aliases in METRICS:
-        register(MetricInfo(id=metric_id, fn=SEG if kind == "per_case" else DATASET, task=task, direction=direction,
+        fn = SEG.format(id=metric_id) if kind == "per_case" else DATASET
+        register(MetricInfo(id=metric_id, fn=fn, task=task, direction=direction,
                             kind=kind, description=description, aliases=aliases))
