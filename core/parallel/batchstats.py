@@ -23,7 +23,7 @@ import operator
 from typing import Any
 
 from medhub.core.parallel.cost import floating_dtype, meta_copy, run_recording
-from medhub.core.parallel.partition import lookup, mutated_arg
+from medhub.core.parallel.nodes import functional_norm_uses_the_batch, functional_norms, lookup, mutated_arg
 
 _TRUSTED_MODULES = ("torch", "_operator", "operator", "builtins", "math")  # functions fx records by name
 _VIEW_METHODS = {"view", "view_as", "reshape", "narrow", "select", "flatten", "squeeze", "unsqueeze", "expand",
@@ -55,50 +55,15 @@ def _norm_uses_the_batch(norm: Any) -> bool:
     return bool(norm.training or norm.running_mean is None)
 
 
-def _functional_norms() -> dict[Any, tuple[str, bool | None, int]]:
-    """Functional norms: the name of the argument (position 5 in all four) that makes them use the batch's
-    statistics, its default (None: required), and the position of ``running_mean`` (``running_var`` follows)."""
-    import torch
-    import torch.nn.functional as F
-
-    return {F.batch_norm: ("training", False, 1), torch.batch_norm: ("training", None, 3),
-            F.instance_norm: ("use_input_stats", True, 1), torch.instance_norm: ("use_input_stats", True, 3)}
-
-
-def _call_arg(node: Any, index: int, name: str, default: Any) -> Any:
-    return node.args[index] if len(node.args) > index else node.kwargs.get(name, default)
-
-
-def _functional_norm_uses_the_batch(node: Any) -> bool:
-    """Whether a functional norm call normalises with batch statistics (batch norm) or updates running
-    statistics (instance norm); a flag that is itself computed in the graph counts as yes."""
-    flag, default, running = _functional_norms()[node.target]
-    uses_input_stats = _call_arg(node, 5, flag, default) is not False
-    if flag == "training":
-        return uses_input_stats
-    return uses_input_stats and _call_arg(node, running, "running_mean", None) is not None
-
-
-def updated_statistics(node: Any) -> list[Any]:
-    """The graph nodes holding the running statistics that ``node`` (a functional norm call) updates in place."""
-    if node.op != "call_function" or node.target not in _functional_norms():
-        return []
-    flag, default, running = _functional_norms()[node.target]
-    if _call_arg(node, 5, flag, default) is False:
-        return []
-    stats = [_call_arg(node, running, "running_mean", None), _call_arg(node, running + 1, "running_var", None)]
-    return [s for s in stats if hasattr(s, "op")]
-
-
 def whole_batch_candidates(gm: Any) -> list[Any]:
     """The nodes that run on the whole batch in some mode: modules holding a normalisation layer with running
     statistics, and functional norm calls that use batch statistics or update running statistics."""
-    functional = _functional_norms()
+    functional = functional_norms()
     out = []
     for node in gm.graph.nodes:
         if node.op == "call_module" and any(map(_may_use_the_batch, _norm_layers(gm.get_submodule(node.target)))):
             out.append(node)
-        elif node.op == "call_function" and node.target in functional and _functional_norm_uses_the_batch(node):
+        elif node.op == "call_function" and node.target in functional and functional_norm_uses_the_batch(node):
             out.append(node)
     return out
 
@@ -122,7 +87,8 @@ def batch_dependent(gm: Any) -> set[Any]:
 
 def _batch_kind(small: Any, large: Any, b_small: int, b_large: int) -> str:
     """``"batched"`` when every tensor in the value keeps a batch axis first (its first size scales with the
-    batch), ``"unbatched"`` when some tensor has none, ``"other"`` when the value holds no tensor."""
+    batch), ``"unbatched"`` when some tensor has none; for a value without tensors ``"same"`` when it does not
+    depend on the batch size (a spatial size, a device), else ``"other"`` (the batch size, a full shape)."""
     import torch
 
     def tensors(value: Any) -> list[Any]:
@@ -136,13 +102,21 @@ def _batch_kind(small: Any, large: Any, b_small: int, b_large: int) -> str:
 
     pairs = list(zip(tensors(small), tensors(large)))
     if not pairs:
-        return "other"
+        return "same" if same_value(small, large) else "other"
     for a, b in pairs:
         if a.ndim == 0 or b.ndim == 0 or a.shape[0] == 0 or a.shape[0] % b_small:
             return "unbatched"
         if b.shape[0] != a.shape[0] // b_small * b_large:
             return "unbatched"
     return "batched"
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """``a == b`` for plain values (False for values whose comparison is not a plain bool)."""
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except Exception:  # e.g. a comparison that returns a tensor
+        return False
 
 
 def batch_axis_kinds(gm: Any, sample_input_shape: tuple[int, ...], dtype: Any = None) -> dict[Any, str] | None:
@@ -202,20 +176,21 @@ def _is_opaque(gm: Any, node: Any) -> bool:
 
             return not isinstance(lookup(gm, str(owner.target)), torch.Tensor)  # e.g. a scripted module
         return False
-    if node.op == "call_module":
-        module = gm.get_submodule(node.target)
-        return not isinstance(module, _NormBase) and not type(module).__module__.startswith("torch.")
+    if node.op == "call_module":  # a leaf (torch.nn's own, which fx does not trace into) running other code
+        return any(not type(m).__module__.startswith("torch.") and not isinstance(m, _NormBase)
+                   for m in gm.get_submodule(node.target).modules())
     return False
 
 
-def inexact_nodes(gm: Any, sample_input_shape: tuple[int, ...], dtype: Any = None) -> list[tuple[Any, str]]:
+def inexact_nodes(gm: Any, kinds: dict[Any, str] | None) -> list[tuple[Any, str]]:
     """The operations that micro-batches do not reproduce, each with the reason, in graph order.
 
-    Batch-statistics layers (:func:`whole_batch_candidates`) are not listed: the pipeline runs them on the
-    whole batch. Not detected: operations that mix samples while keeping the batch size (softmax or cumsum
-    over the batch axis, ``x.flip(0)``), and reductions when the graph cannot run on the meta device."""
+    ``kinds``: :func:`batch_axis_kinds`. Batch-statistics layers (:func:`whole_batch_candidates`) are not
+    listed: the pipeline runs them on the whole batch. Not detected: operations that mix samples while keeping
+    the batch size (softmax or cumsum over the batch axis, ``x.flip(0)``), and reductions when the graph
+    cannot run on the meta device (``kinds`` None)."""
     handled = set(whole_batch_candidates(gm))
-    kinds = batch_axis_kinds(gm, sample_input_shape, dtype) or {}
+    kinds = kinds or {}
     found = []
     for node in gm.graph.nodes:
         if node in handled or node.op in ("placeholder", "output", "get_attr"):

@@ -10,15 +10,14 @@ activation bytes`` (the output it produces for the sample input, measured on the
 
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass, field
 from typing import Any
 
 from medhub.core.errors import MedhubError
 from medhub.core.parallel.cost import NodeCost
+from medhub.core.parallel.nodes import lookup, mutated_arg, updated_statistics
 
 PARAM_WEIGHT = 0.5  # share of the cost given to parameters (the rest to activations)
-_INPLACE_FUNCTIONS = {operator.iadd, operator.isub, operator.imul, operator.itruediv, operator.setitem}
 
 
 @dataclass
@@ -36,25 +35,6 @@ class Stage:
     activation_bytes: int = 0
 
 
-def mutated_arg(gm: Any, node: Any) -> Any:
-    """The node whose value ``node`` mutates in place, or None."""
-    first = node.args[0] if node.args else None
-    if not hasattr(first, "op"):
-        return None
-    if node.op == "call_module":
-        return first if getattr(gm.get_submodule(node.target), "inplace", False) is True else None
-    if node.op == "call_method":
-        name = str(node.target)
-        return first if name.endswith("_") and not name.startswith("_") else None
-    if node.op == "call_function":
-        name = getattr(node.target, "__name__", "")
-        if node.kwargs.get("inplace") is True or node.target in _INPLACE_FUNCTIONS:
-            return first
-        if name.endswith("_") and not name.startswith("_") and getattr(node.target, "__module__", "") in ("torch",):
-            return first
-    return None
-
-
 def allowed_cuts(gm: Any, nodes: list[Any], costs: list[NodeCost]) -> list[int]:
     """Positions ``c`` (1..len-1) where a stage may end before ``nodes[c]``."""
     n = len(nodes)
@@ -66,8 +46,6 @@ def allowed_cuts(gm: Any, nodes: list[Any], costs: list[NodeCost]) -> list[int]:
             span = spans.setdefault(tid, [i, i])
             span[1] = i
     intervals = [(a, b) for a, b in spans.values() if b > a]
-    from medhub.core.parallel.batchstats import updated_statistics  # (it imports this module)
-
     for j, node in enumerate(nodes):
         mutated = mutated_arg(gm, node)
         for target in ([mutated] if mutated is not None else []) + updated_statistics(node):
@@ -165,16 +143,6 @@ def group_boundaries(gm: Any, groups: list[list[Any]]) -> list[tuple[list[Any], 
                       if output_node in node.users or any(owner.get(u, -1) > i for u in node.users)]
         out.append((list(seen), used_later))
     return out
-
-
-def lookup(root: Any, target: str) -> Any:
-    """``root``'s attribute at a dotted path, or None."""
-    obj = root
-    for part in target.split("."):
-        if not hasattr(obj, part):
-            return None
-        obj = getattr(obj, part)
-    return obj
 
 
 def _move_attr(root: Any, target: str, device: Any) -> None:

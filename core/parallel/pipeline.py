@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from medhub.core.errors import MedhubError
 from medhub.core.parallel.batchstats import (
+    batch_axis_kinds,
     batch_dependent,
     inexact_nodes,
     inexact_warning,
@@ -34,7 +35,7 @@ from medhub.core.parallel.partition import (
     mutated_arg,
     partition_model,
 )
-from medhub.core.parallel.schedule import Phase, build_phases, run_phases, to_device
+from medhub.core.parallel.schedule import Step, Values, build_steps, run_steps, to_device
 from medhub.core.parallel.trace import trace_model
 from torch import nn
 
@@ -80,11 +81,14 @@ class ModelParallel(nn.Module):
         self._output_arg = next(n for n in gm.graph.nodes if n.op == "output").args[0]
         self._total_cost = sum(st.cost for st in stages) or 1.0
         self._whole_candidates = whole_batch_candidates(gm)
-        self._dependent = batch_dependent(gm)
-        # views of one tensor share its autograd version counter: copy cut outputs if anything mutates in place
-        self._copy_parts = any(mutated_arg(gm, n) in self._dependent for n in gm.graph.nodes)
-        self._phases: dict[frozenset[Any], list[Phase]] = {}
-        self.inexact = inexact_nodes(gm, tuple(int(s) for s in sample_input_shape))
+        self._kinds = batch_axis_kinds(gm, tuple(int(s) for s in sample_input_shape))
+        dependent = batch_dependent(gm)
+        # values that differ between micro-batches (the rest, e.g. spatial sizes, is shared)
+        self._per_sample = {n for n in dependent if self._kinds is None or self._kinds.get(n) != "same"}
+        # views of one tensor share its autograd version counter: cut into copies if anything mutates in place
+        self._copy_cuts = any(mutated_arg(gm, n) in dependent for n in gm.graph.nodes)
+        self._steps: dict[frozenset[Any], list[Step]] = {}
+        self.inexact = inexact_nodes(gm, self._kinds)
         if self.inexact and self.split_size is not None:
             print(inexact_warning(name, self.inexact, self.split_size), file=sys.stderr)
         self.train(model.training)
@@ -166,11 +170,12 @@ class ModelParallel(nn.Module):
                 raise TypeError(f"missing input {node.target!r}")
         return env
 
-    def _micro_batches(self, env: dict[Any, Any]) -> list[dict[Any, Any]]:
+    def _micro_batches(self, env: dict[Any, Any]) -> tuple[list[dict[Any, Any]], list[int]]:
+        """The inputs cut into micro-batches of ``split_size`` samples, and the micro-batch sizes."""
         batch = next((v.shape[0] for v in env.values() if isinstance(v, torch.Tensor) and v.ndim), None)
         if batch is None or self.split_size is None or self.split_size >= batch:
-            return [env]
-        chunks = []
+            return [env], [int(batch or 1)]
+        chunks, sizes = [], []
         for start in range(0, batch, self.split_size):
             chunk = {}
             for node, value in env.items():
@@ -178,33 +183,23 @@ class ModelParallel(nn.Module):
                     value = value[start:start + self.split_size]
                 chunk[node] = value
             chunks.append(chunk)
-        return chunks
+            sizes.append(min(self.split_size, batch - start))
+        return chunks, sizes
 
-    def _schedule(self, n_micro: int) -> list[Phase]:
-        """The phases for this call: with several micro-batches the batch-statistics layers that need the
-        whole batch in the current mode are barriers; with one micro-batch the stages simply run in order."""
-        whole = frozenset(n for n in self._whole_candidates if n_micro > 1 and needs_whole_batch(self._graph, n))
-        if whole not in self._phases:
-            self._phases[whole] = build_phases(self._unsplit, self._graph, self._stages, whole)
-        return self._phases[whole]
+    def _schedule(self, n_micro: int) -> list[Step]:
+        """The steps of this call: with several micro-batches the batch-statistics layers that need the whole
+        batch in the current mode are barriers; with one micro-batch the stages simply run in order."""
+        barriers = frozenset(n for n in self._whole_candidates
+                             if n_micro > 1 and needs_whole_batch(self._graph, n))
+        if barriers not in self._steps:
+            self._steps[barriers] = build_steps(self._unsplit, self._graph, self._stages, barriers,
+                                                self._per_sample, self._kinds)
+        return self._steps[barriers]
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """Pipeline the batch through the stages (fill-and-drain); the output is on ``devices[0]``."""
-        envs = self._micro_batches(self._bind(args, kwargs))
-        run_phases(self._schedule(len(envs)), envs, self.devices, self._dependent, self._copy_parts)
-        results = [to_device(torch.fx.node.map_arg(self._output_arg, lambda n, e=env: e[n]), self.devices[0])
-                   for env in envs]
-        return results[0] if len(envs) == 1 else _concat(results)
-
-
-def _concat(parts: list[Any]) -> Any:
-    """Join micro-batch outputs along the batch axis (structure of the first part)."""
-    first = parts[0]
-    if isinstance(first, torch.Tensor):
-        return torch.cat(parts, dim=0) if first.ndim else first
-    if isinstance(first, (list, tuple)):
-        joined = [_concat([p[i] for p in parts]) for i in range(len(first))]
-        return type(first)(joined) if not hasattr(first, "_fields") else type(first)(*joined)
-    if isinstance(first, dict):
-        return {k: _concat([p[k] for p in parts]) for k in first}
-    return first
+        env = self._bind(args, kwargs)
+        parts, sizes = self._micro_batches(env)
+        values = Values(env, parts, sizes, self._per_sample, self._copy_cuts)
+        run_steps(self._schedule(len(parts)), values, self.devices)
+        return to_device(torch.fx.node.map_arg(self._output_arg, values.output), self.devices[0])
