@@ -28,13 +28,8 @@ from medhub.core.parallel.batchstats import (
     whole_batch_candidates,
 )
 from medhub.core.parallel.cost import graph_costs
-from medhub.core.parallel.partition import (
-    PARAM_WEIGHT,
-    Stage,
-    build_stage_modules,
-    mutated_arg,
-    partition_model,
-)
+from medhub.core.parallel.nodes import mutated_arg
+from medhub.core.parallel.partition import PARAM_WEIGHT, Stage, build_stage_modules, partition_model
 from medhub.core.parallel.schedule import Step, Values, build_steps, run_steps, to_device
 from medhub.core.parallel.trace import trace_model
 from torch import nn
@@ -69,8 +64,10 @@ class ModelParallel(nn.Module):
         self.devices = [torch.device(d) for d in devices]
         name = type(model).__name__
         gm = trace_model(model)
-        costs = graph_costs(gm, tuple(int(s) for s in sample_input_shape))
+        shape = tuple(int(s) for s in sample_input_shape)
+        costs = graph_costs(gm, shape)
         stages = partition_model(gm, costs, devices, model_name=name, param_weight=param_weight)
+        self._analyse_batch_use(gm, shape)  # before the weights move: the meta runs copy them
         build_stage_modules(model, gm, stages)
         # the unsplit model owns the names; stages share its modules (not registered twice)
         object.__setattr__(self, "_unsplit", model)
@@ -80,18 +77,22 @@ class ModelParallel(nn.Module):
         self._placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
         self._output_arg = next(n for n in gm.graph.nodes if n.op == "output").args[0]
         self._total_cost = sum(st.cost for st in stages) or 1.0
+        self._steps: dict[frozenset[Any], list[Step]] = {}
+        if self.inexact and self.split_size is not None:
+            print(inexact_warning(name, self.inexact, self.split_size), file=sys.stderr)
+        self.train(model.training)
+
+    def _analyse_batch_use(self, gm: Any, shape: tuple[int, ...]) -> None:
+        """Find the batch-statistics layers, the values that differ between micro-batches and the operations
+        micro-batches cannot reproduce (``medhub.core.parallel.batchstats``)."""
         self._whole_candidates = whole_batch_candidates(gm)
-        self._kinds = batch_axis_kinds(gm, tuple(int(s) for s in sample_input_shape))
+        self._kinds = batch_axis_kinds(gm, shape)
         dependent = batch_dependent(gm)
         # values that differ between micro-batches (the rest, e.g. spatial sizes, is shared)
         self._per_sample = {n for n in dependent if self._kinds is None or self._kinds.get(n) != "same"}
         # views of one tensor share its autograd version counter: cut into copies if anything mutates in place
         self._copy_cuts = any(mutated_arg(gm, n) in dependent for n in gm.graph.nodes)
-        self._steps: dict[frozenset[Any], list[Step]] = {}
         self.inexact = inexact_nodes(gm, self._kinds)
-        if self.inexact and self.split_size is not None:
-            print(inexact_warning(name, self.inexact, self.split_size), file=sys.stderr)
-        self.train(model.training)
 
     # ------------------------------------------------------------------ weights use the unsplit names
     def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:

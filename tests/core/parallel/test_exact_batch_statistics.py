@@ -3,7 +3,8 @@
 Every comparison runs in float64 (so that rounding noise stays far below the tolerances) on two CPU stages
 and checks, over two SGD-with-momentum steps: the training-mode outputs, every parameter's gradient, every
 buffer (running statistics, ``num_batches_tracked``) and every parameter after the step, then the
-evaluation-mode outputs (which use the running statistics).
+evaluation-mode outputs (which use the running statistics). Then: which layers see micro-batches and which
+the whole batch, and what cannot be made exact (the warning, ``exact``, the errors).
 """
 
 from __future__ import annotations
