@@ -1,8 +1,8 @@
 """Per-node cost of a traced graph: parameter bytes and activation bytes (measured on the 'meta' device).
 
-Activations are measured by running the graph once on the ``meta`` device (shapes only, no memory, no
-numbers); when an operation has no meta implementation the graph runs once on the CPU instead, with a
-copy of the weights and the sample input shape. The model's own tensors are never touched.
+Activations are measured by running the graph once, in evaluation mode, on the ``meta`` device (shapes
+only, no memory, no numbers); when an operation has no meta implementation the graph runs once on the CPU
+instead, with a copy of the weights and the sample input shape. The model's own tensors are never touched.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def node_tensors(gm: Any, node: Any) -> list[Any]:
     return []
 
 
-def _meta_copy(gm: Any) -> Any:
+def meta_copy(gm: Any) -> Any:
     """A copy of ``gm`` whose parameters and buffers live on the meta device (no weight data copied)."""
     import torch
 
@@ -63,28 +63,39 @@ def _meta_copy(gm: Any) -> Any:
     return copy.deepcopy(gm, memo)
 
 
-def measure_activations(gm: Any, sample_input_shape: tuple[int, ...], dtype: Any = None) -> dict[str, int]:
-    """Output bytes of every node for an input of ``sample_input_shape`` (meta device, CPU as a fallback)."""
-    import torch
+def run_recording(gm: Any, x: Any, record: Any) -> Any:
+    """Run ``gm`` on ``x`` node by node, calling ``record(node_name, output)`` after each node."""
     import torch.fx as fx
-
-    dtype = dtype or torch.float32
-    sizes: dict[str, int] = {}
 
     class Recorder(fx.Interpreter):
         def run_node(self, n: Any) -> Any:
             out = super().run_node(n)
-            sizes[n.name] = tensor_bytes(out)
+            record(n.name, out)
             return out
 
+    return Recorder(gm).run(x)
+
+
+def measure_activations(gm: Any, sample_input_shape: tuple[int, ...], dtype: Any = None) -> dict[str, int]:
+    """Output bytes of every node for an input of ``sample_input_shape`` (meta device, CPU as a fallback)."""
+    import torch
+
+    dtype = dtype or torch.float32
+    sizes: dict[str, int] = {}
+
+    def record(name: str, out: Any) -> None:
+        sizes[name] = tensor_bytes(out)
+
+    # evaluation mode: the same shapes (the graph is the same in both modes), and batch norm neither needs
+    # more than one value per channel nor touches its running statistics
     with torch.no_grad():
         try:
-            Recorder(_meta_copy(gm)).run(torch.empty(sample_input_shape, device="meta", dtype=dtype))
+            run_recording(meta_copy(gm).eval(), torch.empty(sample_input_shape, device="meta", dtype=dtype), record)
         except Exception:  # an op without a meta kernel or a data-dependent shape: measure on the CPU
             sizes.clear()
-            cpu = copy.deepcopy(gm).to("cpu")
+            cpu = copy.deepcopy(gm).to("cpu").eval()
             try:
-                Recorder(cpu).run(torch.zeros(sample_input_shape, dtype=dtype))
+                run_recording(cpu, torch.zeros(sample_input_shape, dtype=dtype), record)
             except Exception as exc:
                 detail = " ".join(str(exc).split())[:300]
                 raise MedhubError(f"model-parallel: model {type(gm).__name__} "
@@ -93,9 +104,19 @@ def measure_activations(gm: Any, sample_input_shape: tuple[int, ...], dtype: Any
     return sizes
 
 
+def floating_dtype(gm: Any) -> Any:
+    """The dtype of the model's first floating-point parameter or buffer (float32 when it has none)."""
+    import torch
+
+    for t in list(gm.parameters()) + list(gm.buffers()):
+        if t.is_floating_point():
+            return t.dtype
+    return torch.float32
+
+
 def graph_costs(gm: Any, sample_input_shape: tuple[int, ...]) -> list[NodeCost]:
     """One ``NodeCost`` per non-placeholder, non-output node, in graph (topological) order."""
-    acts = measure_activations(gm, tuple(int(s) for s in sample_input_shape))
+    acts = measure_activations(gm, tuple(int(s) for s in sample_input_shape), floating_dtype(gm))
     out = []
     for node in gm.graph.nodes:
         if node.op in ("placeholder", "output"):

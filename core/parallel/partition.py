@@ -2,22 +2,22 @@
 
 A cut between two nodes is allowed only when no weight/buffer is read on both sides of it (a tensor
 lives on one device) and no in-place operation on one side mutates a value produced on the other side
-(a copy on another device would not see the mutation). Among the allowed cuts, the stages minimise the
+(a copy on another device would not see the mutation; a functional batch norm updating running statistics
+read on the other side counts as one). Among the allowed cuts, the stages minimise the
 largest stage cost, where a node costs ``w * its share of the parameter bytes + (1 - w) * its share of the
 activation bytes`` (the output it produces for the sample input, measured on the meta device).
 """
 
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass, field
 from typing import Any
 
 from medhub.core.errors import MedhubError
 from medhub.core.parallel.cost import NodeCost
+from medhub.core.parallel.nodes import lookup, mutated_arg, updated_statistics
 
 PARAM_WEIGHT = 0.5  # share of the cost given to parameters (the rest to activations)
-_INPLACE_FUNCTIONS = {operator.iadd, operator.isub, operator.imul, operator.itruediv, operator.setitem}
 
 
 @dataclass
@@ -35,25 +35,6 @@ class Stage:
     activation_bytes: int = 0
 
 
-def _mutated_arg(gm: Any, node: Any) -> Any:
-    """The node whose value ``node`` mutates in place, or None."""
-    first = node.args[0] if node.args else None
-    if not hasattr(first, "op"):
-        return None
-    if node.op == "call_module":
-        return first if getattr(gm.get_submodule(node.target), "inplace", False) is True else None
-    if node.op == "call_method":
-        name = str(node.target)
-        return first if name.endswith("_") and not name.startswith("_") else None
-    if node.op == "call_function":
-        name = getattr(node.target, "__name__", "")
-        if node.kwargs.get("inplace") is True or node.target in _INPLACE_FUNCTIONS:
-            return first
-        if name.endswith("_") and not name.startswith("_") and getattr(node.target, "__module__", "") in ("torch",):
-            return first
-    return None
-
-
 def allowed_cuts(gm: Any, nodes: list[Any], costs: list[NodeCost]) -> list[int]:
     """Positions ``c`` (1..len-1) where a stage may end before ``nodes[c]``."""
     n = len(nodes)
@@ -66,9 +47,9 @@ def allowed_cuts(gm: Any, nodes: list[Any], costs: list[NodeCost]) -> list[int]:
             span[1] = i
     intervals = [(a, b) for a, b in spans.values() if b > a]
     for j, node in enumerate(nodes):
-        mutated = _mutated_arg(gm, node)
-        if mutated is not None:
-            intervals.append((index.get(mutated, -1), j))
+        mutated = mutated_arg(gm, node)
+        for target in ([mutated] if mutated is not None else []) + updated_statistics(node):
+            intervals.append((index.get(target, -1), j))
     for a, b in intervals:
         for c in range(max(a + 1, 1), b + 1):
             forbidden[c] = True
@@ -141,35 +122,27 @@ def partition_model(gm: Any, costs: list[NodeCost], devices: list[str], model_na
 
 def _link(gm: Any, stages: list[Stage]) -> None:
     """Fill each stage's inputs (values from before it) and outputs (values used after it)."""
-    owner = {}
-    for st in stages:
-        for node in st.nodes:
-            owner[node] = st.index
+    for st, (inputs, outputs) in zip(stages, group_boundaries(gm, [st.nodes for st in stages])):
+        st.inputs, st.outputs = inputs, outputs
+
+
+def group_boundaries(gm: Any, groups: list[list[Any]]) -> list[tuple[list[Any], list[Any]]]:
+    """For consecutive groups of graph nodes (in graph order): the values each group reads from before it
+    (placeholders or earlier groups) and the values of it that later groups or the graph output use."""
+    owner = {node: i for i, group in enumerate(groups) for node in group}
     output_node = next(n for n in gm.graph.nodes if n.op == "output")
-    for st in stages:
-        members = set(st.nodes)
+    out = []
+    for i, group in enumerate(groups):
+        members = set(group)
         seen: dict[Any, None] = {}
-        for node in st.nodes:
+        for node in group:
             for dep in node.all_input_nodes:
                 if dep not in members:
                     seen.setdefault(dep, None)
-        st.inputs = list(seen)
-        outs = []
-        for node in st.nodes:
-            users = node.users
-            if output_node in users or any(owner.get(u, -1) > st.index for u in users):
-                outs.append(node)
-        st.outputs = outs
-
-
-def _lookup(root: Any, target: str) -> Any:
-    """``root``'s attribute at a dotted path, or None."""
-    obj = root
-    for part in target.split("."):
-        if not hasattr(obj, part):
-            return None
-        obj = getattr(obj, part)
-    return obj
+        used_later = [node for node in group
+                      if output_node in node.users or any(owner.get(u, -1) > i for u in node.users)]
+        out.append((list(seen), used_later))
+    return out
 
 
 def _move_attr(root: Any, target: str, device: Any) -> None:
@@ -192,27 +165,36 @@ def _move_attr(root: Any, target: str, device: Any) -> None:
 def build_stage_modules(model: Any, gm: Any, stages: list[Stage]) -> None:
     """Place each stage's weights on its device and build its GraphModule (sharing the model's modules)."""
     import torch
-    import torch.fx as fx
 
     for st in stages:
         device = torch.device(st.device)
         for node in st.nodes:
             if node.op == "call_module":
-                root = model if _lookup(model, node.target) is not None else gm
+                root = model if lookup(model, node.target) is not None else gm
                 root.get_submodule(node.target).to(device)
             elif node.op == "get_attr":
-                root = model if _lookup(model, node.target) is not None else gm
+                root = model if lookup(model, node.target) is not None else gm
                 _move_attr(root, node.target, device)
-        graph = fx.Graph()
-        env: dict[Any, Any] = {}
-        for dep in st.inputs:
-            env[dep] = graph.placeholder(dep.name)
-        attrs: dict[str, Any] = {}
-        for node in st.nodes:
-            env[node] = graph.node_copy(node, lambda a: env[a])
-            if node.op in ("call_module", "get_attr"):
-                found = _lookup(model, node.target)
-                attrs[node.target] = found if found is not None else _lookup(gm, node.target)
-        graph.output(tuple(env[n] for n in st.outputs))
-        st.module = fx.GraphModule(attrs, graph, class_name=f"Stage{st.index}")
+        st.module = graph_module(model, gm, st.nodes, st.inputs, st.outputs, f"Stage{st.index}")
         st.parameters = sum(p.numel() for p in st.module.parameters())
+
+
+def graph_module(model: Any, gm: Any, nodes: list[Any], inputs: list[Any], outputs: list[Any],
+                 class_name: str) -> Any:
+    """A GraphModule running ``nodes`` of ``gm``: takes ``inputs`` in order, returns the tuple of ``outputs``.
+
+    Its modules and attributes are the model's own objects (shared, not copied)."""
+    import torch.fx as fx
+
+    graph = fx.Graph()
+    env: dict[Any, Any] = {}
+    for dep in inputs:
+        env[dep] = graph.placeholder(dep.name)
+    attrs: dict[str, Any] = {}
+    for node in nodes:
+        env[node] = graph.node_copy(node, lambda a: env[a])
+        if node.op in ("call_module", "get_attr"):
+            found = lookup(model, node.target)
+            attrs[node.target] = found if found is not None else lookup(gm, node.target)
+    graph.output(tuple(env[n] for n in outputs))
+    return fx.GraphModule(attrs, graph, class_name=class_name)

@@ -4,38 +4,35 @@ The forward pass cuts the batch into micro-batches of ``split_size`` samples and
 stages fill-and-drain: at clock tick ``t`` stage ``s`` works on micro-batch ``t - s``. CUDA kernels are
 launched asynchronously, so stages on different GPUs overlap; the backward pass follows the autograd
 graph across the devices. Every tensor a stage reads from an earlier stage (skip connections included)
-is moved to the stage's device first. The wrapper shares its weights with the wrapped model, so
+is moved to the stage's device first. Layers that need the whole batch (batch norm in training mode) run
+once on the joined micro-batches, so the split model computes what the unsplit one does
+(``medhub.core.parallel.schedule``); operations that micro-batching cannot reproduce are reported
+(``exact``, ``stage_layout()``, a warning on stderr). The wrapper shares its weights with the wrapped model, so
 ``state_dict()`` / ``load_state_dict()`` use the unsplit model's keys.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
 from medhub.core.errors import MedhubError
-from medhub.core.parallel.cost import graph_costs
-from medhub.core.parallel.partition import (
-    PARAM_WEIGHT,
-    Stage,
-    build_stage_modules,
-    partition_model,
+from medhub.core.parallel.batchstats import (
+    batch_axis_kinds,
+    batch_dependent,
+    inexact_nodes,
+    inexact_warning,
+    needs_whole_batch,
+    whole_batch_candidates,
 )
+from medhub.core.parallel.cost import graph_costs
+from medhub.core.parallel.nodes import mutated_arg
+from medhub.core.parallel.partition import PARAM_WEIGHT, Stage, build_stage_modules, partition_model
+from medhub.core.parallel.schedule import Step, Values, build_steps, run_steps, to_device
 from medhub.core.parallel.trace import trace_model
 from torch import nn
-
-
-def _to(value: Any, device: torch.device) -> Any:
-    """``value`` with every tensor in it moved to ``device`` (other values unchanged)."""
-    if isinstance(value, torch.Tensor):
-        return value if value.device == device else value.to(device)
-    if isinstance(value, (list, tuple)):
-        moved = [_to(v, device) for v in value]
-        return type(value)(moved) if not hasattr(value, "_fields") else type(value)(*moved)
-    if isinstance(value, dict):
-        return {k: _to(v, device) for k, v in value.items()}
-    return value
 
 
 class ModelParallel(nn.Module):
@@ -44,6 +41,11 @@ class ModelParallel(nn.Module):
     ``split_size`` is the micro-batch size (``None``: the whole batch is one micro-batch, no pipelining).
     ``sample_input_shape`` (batch first, e.g. ``(1, 1, 96, 96, 96)``) is used to measure activation sizes
     on the meta device for balancing. The output is returned on ``devices[0]``.
+
+    Batch-statistics layers run on the whole batch (training mode), so with any ``split_size`` the outputs,
+    gradients and running statistics are the unsplit model's up to rounding. ``exact`` is False (and a
+    warning names the operations on stderr) when the model holds operations micro-batches cannot reproduce
+    (``medhub.core.parallel.batchstats.inexact_nodes``) and ``split_size`` is set.
     """
 
     def __init__(self, model: nn.Module, devices: Sequence[str], split_size: int | None = None,
@@ -62,17 +64,35 @@ class ModelParallel(nn.Module):
         self.devices = [torch.device(d) for d in devices]
         name = type(model).__name__
         gm = trace_model(model)
-        costs = graph_costs(gm, tuple(int(s) for s in sample_input_shape))
+        shape = tuple(int(s) for s in sample_input_shape)
+        costs = graph_costs(gm, shape)
         stages = partition_model(gm, costs, devices, model_name=name, param_weight=param_weight)
+        self._analyse_batch_use(gm, shape)  # before the weights move: the meta runs copy them
         build_stage_modules(model, gm, stages)
         # the unsplit model owns the names; stages share its modules (not registered twice)
         object.__setattr__(self, "_unsplit", model)
+        object.__setattr__(self, "_graph", gm)
         self._stages: list[Stage] = stages
         self.stages = nn.ModuleList([st.module for st in stages])
         self._placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
         self._output_arg = next(n for n in gm.graph.nodes if n.op == "output").args[0]
         self._total_cost = sum(st.cost for st in stages) or 1.0
+        self._steps: dict[frozenset[Any], list[Step]] = {}
+        if self.inexact and self.split_size is not None:
+            print(inexact_warning(name, self.inexact, self.split_size), file=sys.stderr)
         self.train(model.training)
+
+    def _analyse_batch_use(self, gm: Any, shape: tuple[int, ...]) -> None:
+        """Find the batch-statistics layers, the values that differ between micro-batches and the operations
+        micro-batches cannot reproduce (``medhub.core.parallel.batchstats``)."""
+        self._whole_candidates = whole_batch_candidates(gm)
+        self._kinds = batch_axis_kinds(gm, shape)
+        dependent = batch_dependent(gm)
+        # values that differ between micro-batches (the rest, e.g. spatial sizes, is shared)
+        self._per_sample = {n for n in dependent if self._kinds is None or self._kinds.get(n) != "same"}
+        # views of one tensor share its autograd version counter: cut into copies if anything mutates in place
+        self._copy_cuts = any(mutated_arg(gm, n) in dependent for n in gm.graph.nodes)
+        self.inexact = inexact_nodes(gm, self._kinds)
 
     # ------------------------------------------------------------------ weights use the unsplit names
     def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -108,9 +128,18 @@ class ModelParallel(nn.Module):
         return self._unsplit
 
     # ------------------------------------------------------------------ description
+    @property
+    def exact(self) -> bool:
+        """Whether the split model computes what the unsplit one does (up to rounding): True with one
+        micro-batch (``split_size`` None) or when no operation of :attr:`inexact` was found."""
+        return self.split_size is None or not self.inexact
+
     def stage_layout(self) -> list[dict[str, Any]]:
-        """One JSON-ready dict per stage: device, nodes, parameters and their share, estimated cost."""
+        """One JSON-ready dict per stage: device, nodes, parameters and their share, estimated cost, its
+        batch-statistics layers and whether it is exact."""
         total = sum(st.parameters for st in self._stages)
+        inexact = {node for node, _ in self.inexact} if self.split_size is not None else set()
+        whole = set(self._whole_candidates)
         out = []
         for st in self._stages:
             modules = [n.target for n in st.nodes if n.op == "call_module"]
@@ -123,6 +152,8 @@ class ModelParallel(nn.Module):
                 "activation_bytes_per_sample": int(st.activation_bytes),
                 "estimated_cost": round(st.cost / self._total_cost, 6),
                 "inputs_from_earlier_stages": len([n for n in st.inputs if n.op != "placeholder"]),
+                "batch_statistics_layers": len([n for n in st.nodes if n in whole]),
+                "exact": not any(n in inexact for n in st.nodes),
             })
         return out
 
@@ -140,11 +171,12 @@ class ModelParallel(nn.Module):
                 raise TypeError(f"missing input {node.target!r}")
         return env
 
-    def _micro_batches(self, env: dict[Any, Any]) -> list[dict[Any, Any]]:
+    def _micro_batches(self, env: dict[Any, Any]) -> tuple[list[dict[Any, Any]], list[int]]:
+        """The inputs cut into micro-batches of ``split_size`` samples, and the micro-batch sizes."""
         batch = next((v.shape[0] for v in env.values() if isinstance(v, torch.Tensor) and v.ndim), None)
         if batch is None or self.split_size is None or self.split_size >= batch:
-            return [env]
-        chunks = []
+            return [env], [int(batch or 1)]
+        chunks, sizes = [], []
         for start in range(0, batch, self.split_size):
             chunk = {}
             for node, value in env.items():
@@ -152,40 +184,23 @@ class ModelParallel(nn.Module):
                     value = value[start:start + self.split_size]
                 chunk[node] = value
             chunks.append(chunk)
-        return chunks
+            sizes.append(min(self.split_size, batch - start))
+        return chunks, sizes
 
-    def _run_stage(self, k: int, env: dict[Any, Any]) -> dict[Any, Any]:
-        st = self._stages[k]
-        device = self.devices[k]
-        outs = self.stages[k](*[_to(env[n], device) for n in st.inputs])
-        env.update(zip(st.outputs, outs))
-        keep = set(st.outputs)
-        for later in self._stages[k + 1:]:
-            keep.update(later.inputs)
-        return {n: v for n, v in env.items() if n in keep}
+    def _schedule(self, n_micro: int) -> list[Step]:
+        """The steps of this call: with several micro-batches the batch-statistics layers that need the whole
+        batch in the current mode are barriers; with one micro-batch the stages simply run in order."""
+        barriers = frozenset(n for n in self._whole_candidates
+                             if n_micro > 1 and needs_whole_batch(self._graph, n))
+        if barriers not in self._steps:
+            self._steps[barriers] = build_steps(self._unsplit, self._graph, self._stages, barriers,
+                                                self._per_sample, self._kinds)
+        return self._steps[barriers]
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """Pipeline the batch through the stages (fill-and-drain); the output is on ``devices[0]``."""
-        envs = self._micro_batches(self._bind(args, kwargs))
-        n_micro, n_stages = len(envs), len(self._stages)
-        for tick in range(n_micro + n_stages - 1):
-            for k in range(n_stages):
-                m = tick - k
-                if 0 <= m < n_micro:
-                    envs[m] = self._run_stage(k, envs[m])
-        results = [_to(torch.fx.node.map_arg(self._output_arg, lambda n, e=env: e[n]), self.devices[0])
-                   for env in envs]
-        return results[0] if n_micro == 1 else _concat(results)
-
-
-def _concat(parts: list[Any]) -> Any:
-    """Join micro-batch outputs along the batch axis (structure of the first part)."""
-    first = parts[0]
-    if isinstance(first, torch.Tensor):
-        return torch.cat(parts, dim=0) if first.ndim else first
-    if isinstance(first, (list, tuple)):
-        joined = [_concat([p[i] for p in parts]) for i in range(len(first))]
-        return type(first)(joined) if not hasattr(first, "_fields") else type(first)(*joined)
-    if isinstance(first, dict):
-        return {k: _concat([p[k] for p in parts]) for k in first}
-    return first
+        env = self._bind(args, kwargs)
+        parts, sizes = self._micro_batches(env)
+        values = Values(env, parts, sizes, self._per_sample, self._copy_cuts)
+        run_steps(self._schedule(len(parts)), values, self.devices)
+        return to_device(torch.fx.node.map_arg(self._output_arg, values.output), self.devices[0])

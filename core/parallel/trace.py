@@ -12,21 +12,36 @@ WHAT_TO_DO = ("Train it without --model-parallel: data-parallel with torchrun --
               "torch.fx.wrap so it becomes one node) and register the model again")
 
 
+def symbolic_trace(model: Any) -> Any:
+    """``torch.fx.symbolic_trace(model)``, except that every normalisation layer with running statistics
+    (any subclass of ``torch.nn.modules.batchnorm._NormBase``: BatchNorm1d/2d/3d, SyncBatchNorm, InstanceNorm,
+    a third-party BatchNorm subclass) stays one ``call_module`` node, so the pipeline can run it on the whole
+    batch (fx would otherwise trace into a subclass defined outside ``torch.nn``)."""
+    import torch.fx as fx
+    from torch.nn.modules.batchnorm import _NormBase
+
+    class NormLeafTracer(fx.Tracer):
+        def is_leaf_module(self, m: Any, module_qualified_name: str) -> bool:
+            return isinstance(m, _NormBase) or super().is_leaf_module(m, module_qualified_name)
+
+    tracer = NormLeafTracer()
+    graph = tracer.trace(model)
+    return fx.GraphModule(tracer.root, graph, type(model).__name__)
+
+
 def trace_model(model: Any) -> Any:
-    """``torch.fx.symbolic_trace(model)`` (train mode), or a ``MedhubError`` saying why the model cannot be split.
+    """``symbolic_trace(model)`` (train mode), or a ``MedhubError`` saying why the model cannot be split.
 
     Fails when fx cannot trace the forward (the fx error is quoted) and when the forward traces to different
     graphs in training and evaluation mode (a branch on ``self.training`` would be frozen into one of them).
     """
-    import torch.fx as fx
-
     name = type(model).__name__
     was_training = model.training
     try:
         traced = {}
         for mode in (False, True):  # a forward that branches on self.training records only one branch
             model.train(mode)
-            traced[mode] = fx.symbolic_trace(model)
+            traced[mode] = symbolic_trace(model)
         gm = traced[True]
     except Exception as exc:  # fx raises TraceError, TypeError, RuntimeError, ... depending on the construct
         detail = " ".join(str(exc).split()) or type(exc).__name__

@@ -26,6 +26,7 @@ def test_model_parallel_run_records_its_stages_and_writes_an_unsplit_checkpoint(
     assert [s["device"] for s in stages] == ["cpu", "cpu"]
     assert sum(s["parameters"] for s in stages) == record["model"]["parameters"]
     assert sum(s["parameter_fraction"] for s in stages) == pytest.approx(1.0, abs=1e-5)
+    assert all(s["exact"] is True for s in stages)  # instance norm: micro-batching reproduces the unsplit run
     assert 0.0 <= record["metrics"]["aggregate"]["dice"] <= 1.0
     blob = torch.load(record["artifacts"]["checkpoint_best"], map_location="cpu", weights_only=True)
     unsplit = get_registry().model("unet3d").build(1, 3, **TINY_UNET3D)
