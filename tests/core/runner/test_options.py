@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import doctest
 import json
+from pathlib import Path
 
 import pytest
 from medhub.core.errors import MedhubError
@@ -14,6 +15,8 @@ from medhub.core.runner import options
 from medhub.core.runner.flags import FLAG_OPTIONS
 from medhub.core.runner.kinds import Axes, Choice, Count, Number
 from medhub.core.runner.options import OPTION, OPTIONS, RunConfig
+
+from tests.helpers import REPO
 
 
 def run_parser() -> argparse.ArgumentParser:
@@ -150,3 +153,25 @@ def test_flag_help_shows_the_option_help_and_its_default():
     text = run_parser().format_help()
     assert "training epochs (default: segmentation: 10; classification, regression: 5)" in " ".join(text.split())
     assert "--patch-size N [N ...]" in text and "--early-stopping EPOCHS" in text
+
+
+# ------------------------------------------------------------------------------------------- docs
+def test_docs_runner_md_holds_the_generated_options_table():
+    text = (REPO / "docs" / "runner.md").read_text(encoding="utf-8")
+    assert options.with_table(text) == text, ("docs/runner.md's options table is stale: run "
+                                              "python -m medhub.core.runner.options --update docs/runner.md")
+    assert options.markdown_table() in text
+    assert all(f"| `{spec.name}` |" in text for spec in OPTIONS)
+
+
+def test_the_options_module_prints_and_updates_the_table(tmp_path: Path, capsys):
+    assert options.main(["--markdown"]) == 0
+    assert capsys.readouterr().out.strip() == options.markdown_table()
+    doc = tmp_path / "runner.md"
+    doc.write_text(f"# Runner\n\n{options.TABLE_START}\n| stale |\n{options.TABLE_END}\n\nafter\n")
+    assert options.main(["--update", str(doc)]) == 0
+    assert doc.read_text() == f"# Runner\n\n{options.TABLE_START}\n{options.markdown_table()}\n{options.TABLE_END}\n\nafter\n"
+    doc.write_text("no markers\n")
+    with pytest.raises(MedhubError, match="no options table markers"):
+        options.main(["--update", str(doc)])
+    assert doc.read_text() == "no markers\n"
