@@ -9,6 +9,22 @@ from pathlib import Path
 NAME = "run"
 HELP = "train and evaluate a model on a dataset (no arguments: unet3d on synthetic/spheres)"
 ORDER = 20
+EXAMPLES = """\
+# the embedded default: unet3d on synthetic/spheres, on the CPU, in about two minutes
+hub run
+# a Decathlon task on the first GPU for 50 epochs
+hub run --dataset decathlon/spleen --model unet3d --device cuda --epochs 50
+# nnU-Net's optimizer recipe, smaller patches, another validation fold and seed
+hub run --optimizer sgd --schedule poly --lr 0.01 --patch-size 32 32 32 --fold 1 --seed 3
+# a 2D classification set; the result record as JSON on stdout
+hub run --dataset synthetic/shapes --json
+# keys from a YAML or JSON file, and keys without a flag of their own (JSON values); flags beat the file
+hub run --config my-run.yaml --set sw_overlap=0.25 --set model_hparams='{"channels": [8, 16, 32, 64]}'
+# the model in 2 pipelined stages on two GPUs, micro-batches of 1
+hub run --device cuda:0,1 --model-parallel 2 --split-size 1
+# continue an interrupted run from its last checkpoint (a unique prefix of its id is enough)
+hub run --resume 20261123-101500-synthetic-spheres-unet3d-ab12cd
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

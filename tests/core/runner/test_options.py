@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import doctest
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,21 @@ def test_flag_help_shows_the_option_help_and_its_default():
     text = run_parser().format_help()
     assert "training epochs (default: segmentation: 10; classification, regression: 5)" in " ".join(text.split())
     assert "--patch-size N [N ...]" in text and "--early-stopping EPOCHS" in text
+
+
+def test_every_example_of_hub_run_help_parses():
+    from medhub.core.cli import build_parser
+    from medhub.core.commands.run import EXAMPLES
+
+    lines = [line.strip() for line in EXAMPLES.strip().splitlines()]
+    commands = [line for line in lines if line and not line.startswith("#")]
+    comments = [line for line in lines if line.startswith("# ")]
+    assert len(commands) >= 5 and len(comments) == len(commands)
+    parser = build_parser()
+    for line in commands:
+        words = shlex.split(line)
+        assert words[:2] == ["hub", "run"], line
+        parser.parse_args(words[1:])  # exits 2 on a line argparse refuses
 
 
 # ------------------------------------------------------------------------------------------- docs
