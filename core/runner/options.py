@@ -323,7 +323,8 @@ def check_keys(keys: MappingABC[str, Any] | Sequence[str], where: str) -> None:
         if key not in OPTION:
             near = closest(key, OPTION, n=1)
             hint = f' (did you mean "{near[0]}"?)' if near else ""
-            raise MedhubError(f'{where}: unknown configuration key "{key}"{hint}; valid keys: {", ".join(sorted(OPTION))}')
+            raise MedhubError(f'{where}: unknown configuration key "{key}"{hint}; valid keys: '
+                              f'{", ".join(sorted(OPTION))}')
 
 
 def validate_values(values: MappingABC[str, Any], dims: int | None = None, where: str | None = None) -> None:
@@ -378,7 +379,8 @@ def markdown_table() -> str:
     for spec in OPTIONS:
         accepts = spec.expected() + (", or null" if spec.nullable else "")
         flag = f"`{spec.flag_name}`" if spec.flag else ""
-        lines.append(f"| `{spec.name}` | {flag} | {_cell(accepts)} | {_cell(default_text(spec))} | {_cell(spec.help)} |")
+        cells = (f"`{spec.name}`", flag, _cell(accepts), _cell(default_text(spec)), _cell(spec.help))
+        lines.append(f"| {' | '.join(cells)} |")
     return "\n".join(lines)
 
 

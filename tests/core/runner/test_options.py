@@ -186,7 +186,8 @@ def test_the_options_module_prints_and_updates_the_table(tmp_path: Path, capsys)
     doc = tmp_path / "runner.md"
     doc.write_text(f"# Runner\n\n{options.TABLE_START}\n| stale |\n{options.TABLE_END}\n\nafter\n")
     assert options.main(["--update", str(doc)]) == 0
-    assert doc.read_text() == f"# Runner\n\n{options.TABLE_START}\n{options.markdown_table()}\n{options.TABLE_END}\n\nafter\n"
+    table = f"{options.TABLE_START}\n{options.markdown_table()}\n{options.TABLE_END}"
+    assert doc.read_text() == f"# Runner\n\n{table}\n\nafter\n"
     doc.write_text("no markers\n")
     with pytest.raises(MedhubError, match="no options table markers"):
         options.main(["--update", str(doc)])
