@@ -60,11 +60,13 @@ def run(args: argparse.Namespace) -> int:
     from medhub.core.output import print_json, print_table
     from medhub.core.parallel.distributed import require_world_size
     from medhub.core.runner import driver
+    from medhub.core.runner.config import saved_config
 
     recorded = load_recorded(args.run_id)
     parallel = (recorded.get("devices") or {}).get("parallel") or {}
     require_world_size(int(parallel.get("world_size") or 1), recorded["run_id"], f"reproduce {recorded['run_id']}")
-    fresh = driver.run(dict(recorded["config"]), quiet=args.quiet or not sys.stderr.isatty())
+    config = saved_config(recorded["config"], f"the record of run {recorded['run_id']}")
+    fresh = driver.run(config, quiet=args.quiet or not sys.stderr.isatty())
     if fresh is None:  # every rank but 0 of a torchrun launch: rank 0 reports
         return 0
     rows = compare(recorded, fresh)

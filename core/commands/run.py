@@ -9,28 +9,31 @@ from pathlib import Path
 NAME = "run"
 HELP = "train and evaluate a model on a dataset (no arguments: unet3d on synthetic/spheres)"
 ORDER = 20
-
+EXAMPLES = """\
+# the embedded default: unet3d on synthetic/spheres, on the CPU, in about two minutes
+hub run
+# a Decathlon task on the first GPU for 50 epochs
+hub run --dataset decathlon/spleen --model unet3d --device cuda --epochs 50
+# nnU-Net's optimizer recipe, smaller patches, another validation fold and seed
+hub run --optimizer sgd --schedule poly --lr 0.01 --patch-size 32 32 32 --fold 1 --seed 3
+# a 2D classification set; the result record as JSON on stdout
+hub run --dataset synthetic/shapes --json
+# keys from a YAML or JSON file, and keys without a flag of their own (JSON values); flags beat the file
+hub run --config my-run.yaml --set sw_overlap=0.25 --set model_hparams='{"channels": [8, 16, 32, 64]}'
+# the model in 2 pipelined stages on two GPUs, micro-batches of 1
+hub run --device cuda:0,1 --model-parallel 2 --split-size 1
+# continue an interrupted run from its last checkpoint (a unique prefix of its id is enough)
+hub run --resume 20261123-101500-synthetic-spheres-unet3d-ab12cd
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", help="dataset id or alias (default: synthetic/spheres)")
-    parser.add_argument("--model", help="model id (default: the dataset's task default, e.g. unet3d)")
+    """The flags of the run options that have one (declared in :mod:`medhub.core.runner.options`), then
+    ``--config``, ``--set`` and what the command itself takes."""
+    from medhub.core.runner.flags import add_option_flags
+
+    add_option_flags(parser)
     parser.add_argument("--config", type=Path, help="YAML or JSON file of configuration keys")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--steps-per-epoch", type=int)
-    parser.add_argument("--fold", type=int)
-    parser.add_argument("--folds", type=int)
-    parser.add_argument("--seed", type=int)
-    parser.add_argument("--device", help="cpu | cuda | cuda:0,1,... (default cpu)")
-    parser.add_argument("--amp", choices=("auto", "bf16", "fp16", "off"))
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--patch-size", type=int, nargs="+", metavar="N")
-    parser.add_argument("--lr", type=float)
-    parser.add_argument("--optimizer", choices=("sgd", "adamw"))
-    parser.add_argument("--schedule", choices=("poly", "cosine", "constant"))
-    parser.add_argument("--early-stopping", type=int, metavar="EPOCHS", help="stop after EPOCHS without improvement")
-    parser.add_argument("--model-parallel", type=int, metavar="N", help="split the model into N pipelined stages")
-    parser.add_argument("--split-size", type=int, metavar="S", help="micro-batch size for --model-parallel")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="any other configuration key (JSON value), e.g. --set sw_overlap=0.25")
     parser.add_argument("--resume", metavar="RUN_ID", help="continue an interrupted run")
@@ -62,17 +65,17 @@ def run(args: argparse.Namespace) -> int:
     from medhub.core.output import print_json
     from medhub.core.runner import config as cfg
     from medhub.core.runner import driver
+    from medhub.core.runner.flags import flag_values, given_flags
 
     quiet = args.quiet or not sys.stderr.isatty()
     if args.resume:
-        given = [f"--{k.replace('_', '-')}" for k in cfg.FLAG_KEYS if getattr(args, k) is not None]
-        given += ["--set"] * bool(args.set) + ["--config"] * bool(args.config)
+        given = given_flags(args) + ["--set"] * bool(args.set) + ["--config"] * bool(args.config)
         if given:
             raise MedhubError(f"--resume {args.resume} continues the run with its saved configuration; "
                               f"{', '.join(given)} cannot change it. Start a new run with those flags instead")
         record = driver.resume(args.resume, quiet=quiet)
     else:
-        flags = {k: getattr(args, k) for k in cfg.FLAG_KEYS}  # None: not given
+        flags = flag_values(args)  # None: not given
         flags.update(parse_set(args.set))
         file_config = cfg.read_config_file(args.config) if args.config else None
         config = cfg.resolve(file_config, flags)

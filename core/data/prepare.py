@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from medhub.core.errors import MedhubError
 from medhub.core.registry import DatasetInfo
+
+if TYPE_CHECKING:  # the run config's type only: data preparation imports nothing of the runner
+    from medhub.core.runner.options import RunConfig
 
 
 @dataclass
@@ -21,7 +24,7 @@ class Prepared:
     source: dict[str, Any]
 
 
-def preprocessing(config: dict[str, Any], info: DatasetInfo, with_label: bool) -> Any:
+def preprocessing(config: RunConfig, info: DatasetInfo, with_label: bool) -> Any:
     """The deterministic pipeline of a run: load, orient, resample, normalize, to arrays."""
     from medhub.core import transforms as T
 
@@ -30,27 +33,27 @@ def preprocessing(config: dict[str, Any], info: DatasetInfo, with_label: bool) -
     steps: list[Any] = [T.LoadImage(keys=keys, dims=info.dims)]
     if info.dims == 3:
         steps.append(T.Reorient("RAS", keys=keys))
-        if config.get("target_spacing"):
-            steps.append(T.Resample(tuple(config["target_spacing"]), keys=keys))
-    if not seg and config.get("channels"):
-        steps.append(T.MatchChannels(int(config["channels"])))
-    if not seg and config.get("resize"):
-        steps.append(T.Resize(tuple(config["resize"])))
-    norm = config.get("normalization") or "zscore"
+        if config.target_spacing:
+            steps.append(T.Resample(tuple(config.target_spacing), keys=keys))
+    if not seg and config.channels:
+        steps.append(T.MatchChannels(config.channels))
+    if not seg and config.resize:
+        steps.append(T.Resize(tuple(config.resize)))
+    norm = config.normalization or "zscore"
     if norm == "ct":
-        low, high = config.get("ct_window") or (-1000, 1000)
+        low, high = config.ct_window or (-1000, 1000)
         steps.append(T.CTWindow(low, high))
     elif norm == "zscore":
-        steps.append(T.ZScore(nonzero=bool(config.get("nonzero_mask"))))
+        steps.append(T.ZScore(nonzero=config.nonzero_mask))
     elif norm == "percentile":
-        steps += [T.PercentileClip(), T.ZScore(nonzero=bool(config.get("nonzero_mask")))]
-    if not seg and config.get("patch_size"):
-        steps.append(T.PadOrCrop(tuple(config["patch_size"]), keys=("image",)))
+        steps += [T.PercentileClip(), T.ZScore(nonzero=config.nonzero_mask)]
+    if not seg and config.patch_size:
+        steps.append(T.PadOrCrop(tuple(config.patch_size), keys=("image",)))
     steps.append(T.ToArrays(keys=keys))
     return T.Compose(steps)
 
 
-def prepare(cases: list[dict[str, Any]], config: dict[str, Any], info: DatasetInfo, desc: str,
+def prepare(cases: list[dict[str, Any]], config: RunConfig, info: DatasetInfo, desc: str,
             quiet: bool = False) -> list[Prepared]:
     """Run the deterministic pipeline over ``cases`` (through the on-disk cache when enabled). A segmentation
     label map holding values the card's ``labels`` do not declare is refused, naming its file
@@ -61,7 +64,7 @@ def prepare(cases: list[dict[str, Any]], config: dict[str, Any], info: DatasetIn
 
     seg = info.task == "segmentation"
     allowed = allowed_labels(info)  # label values the card declares; others would end in an index error
-    cache = PreprocessCache() if config.get("cache", True) else None
+    cache = PreprocessCache() if config.cache else None
     out = []
     for case in tqdm(cases, desc=desc, unit="case", disable=quiet, leave=False):
         has_label = "label" in case and case["label"] is not None

@@ -11,7 +11,7 @@ from medhub.core.errors import MedhubError
 from medhub.core.inference.original_grid import on_reference_grid
 from medhub.core.inference.predict import predict_run
 from medhub.core.inference.run_loading import run_folder, split_cases_of
-from medhub.core.runs import read_run_config
+from medhub.core.runner.config import read_saved_config
 
 
 # ----------------------------------------------------------------------------- hub evaluate --dataset ... RUN_ID
@@ -29,12 +29,12 @@ def evaluate_run(run_id: str, split: str = "val", dataset: str | None = None, me
 
     folder = run_folder(run_id)
     run_id = folder.name
-    config = read_run_config(folder)
+    config = read_saved_config(folder)
     registry = get_registry()
-    if dataset is not None and registry.dataset(dataset).id != config["dataset"]:
-        raise MedhubError(f'run {run_id} was trained on "{config["dataset"]}", not "{dataset}"; evaluate it with '
-                          f'--dataset {config["dataset"]} (or leave --dataset out)')
-    info = registry.dataset(config["dataset"])
+    if dataset is not None and registry.dataset(dataset).id != config.dataset:
+        raise MedhubError(f'run {run_id} was trained on "{config.dataset}", not "{dataset}"; evaluate it with '
+                          f'--dataset {config.dataset} (or leave --dataset out)')
+    info = registry.dataset(config.dataset)
     cases = split_cases_of(config, info, split)
     unlabelled = [c["id"] for c in cases if c.get("label") is None]
     if len(unlabelled) == len(cases):
@@ -49,7 +49,7 @@ def evaluate_run(run_id: str, split: str = "val", dataset: str | None = None, me
     head = {"run_id": run_id, "dataset": info.id, "split": split, "tta": tta, "task": info.task,
             "predictions": manifest["out"]}
     if info.task == "segmentation":
-        tolerance = float(nsd_tolerance if nsd_tolerance is not None else config.get("nsd_tolerance", 1.0))
+        tolerance = float(nsd_tolerance if nsd_tolerance is not None else config.nsd_tolerance)
         return {**head, **score_segmentation_manifest(manifest, cases, info, metric_ids, labels, tolerance, quiet)}
     return {**head, **score_rows(manifest["cases"], cases, info, metric_ids)}
 

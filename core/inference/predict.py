@@ -33,7 +33,7 @@ from medhub.core.inference.run_loading import (
     run_folder,
     split_cases_of,
 )
-from medhub.core.runs import read_run_config
+from medhub.core.runner.config import read_saved_config
 
 
 def predict_run(run_id: str, split: str = "test", out: Path | None = None, tta: bool = False,
@@ -50,15 +50,15 @@ def predict_run(run_id: str, split: str = "test", out: Path | None = None, tta: 
 
     folder = run_folder(run_id)
     run_id = folder.name
-    config = read_run_config(folder)
-    if dataset is not None and get_registry().dataset(dataset).id != config["dataset"]:
-        raise MedhubError(f'run {run_id} was trained on "{config["dataset"]}", not "{dataset}"')
-    info = get_registry().dataset(config["dataset"])
+    config = read_saved_config(folder)
+    if dataset is not None and get_registry().dataset(dataset).id != config.dataset:
+        raise MedhubError(f'run {run_id} was trained on "{config.dataset}", not "{dataset}"')
+    info = get_registry().dataset(config.dataset)
     if tta and info.task != "segmentation":
         raise MedhubError(f'--tta: run {run_id} is a {info.task} run (dataset "{info.id}"); flip test-time '
                           "augmentation applies to segmentation runs only. Predict without --tta")
-    plan = plan_devices({**config, "device": device or config["device"],
-                         "model_parallel": prediction_stages(config, device)}, info.dims)
+    plan = plan_devices(config.replace(device=device or config.device,
+                                       model_parallel=prediction_stages(config, device)), info.dims)
     cases = split_cases_of(config, info, split)
     out = Path(out) if out is not None else folder / "predictions" / split
     created = missing_dirs(out)
@@ -79,7 +79,7 @@ def predict_run(run_id: str, split: str = "test", out: Path | None = None, tta: 
             done = pipeline({"id": case["id"], "image": case["image"]})
             image = np.asarray(done["image"], dtype=np.float32)
             if model is None:
-                window = config.get("patch_size") if seg and config.get("patch_size") else image.shape[1:]
+                window = config.patch_size if seg and config.patch_size else image.shape[1:]
                 model = load_model(folder, config, image.shape[0], n_out, plan.devices,
                                    (1, image.shape[0], *window))
             if seg:

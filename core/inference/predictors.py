@@ -8,19 +8,20 @@ from typing import Any
 
 import numpy as np
 from medhub.core.data.prepare import Prepared
+from medhub.core.runner.options import RunConfig
 
 
-def predict_segmentation(predictor: Callable[[Any], Any], case: Prepared, config: dict[str, Any],
+def predict_segmentation(predictor: Callable[[Any], Any], case: Prepared, config: RunConfig,
                          out_channels: int, device: str) -> np.ndarray:
     """Label map of one case: sliding-window logits, then argmax."""
     import torch
     from medhub.core.inference.sliding_window import sliding_window
 
     image = torch.from_numpy(np.require(case.image, np.float32, ("C", "W"))).to(device)  # cached arrays are read-only
-    patch = config.get("patch_size") or list(case.image.shape[1:])
+    patch = config.patch_size or list(case.image.shape[1:])
     with torch.no_grad():
-        logits = sliding_window(image, predictor, patch, out_channels, overlap=float(config["sw_overlap"]),
-                                batch_size=int(config["sw_batch_size"]))
+        logits = sliding_window(image, predictor, patch, out_channels, overlap=float(config.sw_overlap),
+                                batch_size=config.sw_batch_size)
     return logits.argmax(0).to(torch.uint8).cpu().numpy()
 
 
@@ -50,14 +51,14 @@ def flip_sets(dims: int) -> list[tuple[int, ...]]:
     return [c for r in range(dims + 1) for c in combinations(axes, r)]
 
 
-def segment(model: Any, image: np.ndarray, config: dict[str, Any], out_channels: int, device: str,
+def segment(model: Any, image: np.ndarray, config: RunConfig, out_channels: int, device: str,
             tta: bool, autocast: Any) -> np.ndarray:
     """Class probabilities ``(K, *spatial)`` of one preprocessed image (flip-averaged with ``tta``)."""
     import torch
     from medhub.core.inference.sliding_window import sliding_window
 
     x = torch.from_numpy(np.require(image, np.float32, ("C", "W"))).to(device)
-    patch = config.get("patch_size") or list(image.shape[1:])
+    patch = config.patch_size or list(image.shape[1:])
     total = None
     flips = flip_sets(image.ndim - 1) if tta else [()]
     with torch.no_grad():
@@ -68,8 +69,8 @@ def segment(model: Any, image: np.ndarray, config: dict[str, Any], out_channels:
                     out = model(torch.flip(batch, axes) if axes else batch)
                 return torch.flip(out, axes) if axes else out
 
-            logits = sliding_window(x, predictor, patch, out_channels, overlap=float(config["sw_overlap"]),
-                                    batch_size=int(config["sw_batch_size"]))
+            logits = sliding_window(x, predictor, patch, out_channels, overlap=float(config.sw_overlap),
+                                    batch_size=config.sw_batch_size)
             probs = torch.softmax(logits, 0)
             total = probs if total is None else total + probs
     return (total / len(flips)).cpu().numpy()

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from medhub.core.errors import MedhubError
+from medhub.core.runner.options import RunConfig
 
 CHECKPOINT = "best.pt"
 
@@ -39,7 +40,7 @@ def best_checkpoint(folder: Path) -> dict[str, Any]:
     return load_checkpoint(folder / "checkpoints" / CHECKPOINT, PREDICT_KEYS, retrain_fix(folder))
 
 
-def load_model(folder: Path, config: dict[str, Any], in_channels: int, out_channels: int,
+def load_model(folder: Path, config: RunConfig, in_channels: int, out_channels: int,
                devices: Sequence[str], sample_shape: Sequence[int] | None = None) -> Any:
     """The run's model with its best weights (``torch.load(weights_only=True)``: no code from the file runs).
 
@@ -50,7 +51,7 @@ def load_model(folder: Path, config: dict[str, Any], in_channels: int, out_chann
     from medhub.core.checkpoints import apply_weights, retrain_fix
     from medhub.core.plugin_manager import get_registry
 
-    model = get_registry().model(config["model"]).build(in_channels, out_channels, **(config.get("model_hparams") or {}))
+    model = get_registry().model(config.model).build(in_channels, out_channels, **config.model_hparams)
     path = folder / "checkpoints" / CHECKPOINT
     apply_weights(model.load_state_dict, best_checkpoint(folder)["model"], path, retrain_fix(folder))
     model.eval()
@@ -58,29 +59,29 @@ def load_model(folder: Path, config: dict[str, Any], in_channels: int, out_chann
         return model.to(devices[0])
     from medhub.core.parallel import ModelParallel
 
-    return ModelParallel(model, list(devices), split_size=config.get("split_size"),
+    return ModelParallel(model, list(devices), split_size=config.split_size,
                          sample_input_shape=tuple(sample_shape or (1, in_channels, 32, 32, 32))).eval()
 
 
-def prediction_stages(config: dict[str, Any], device: str | None) -> int | None:
+def prediction_stages(config: RunConfig, device: str | None) -> int | None:
     """How many pipelined stages predict with: the run's ``--model-parallel`` when no ``--device`` is given,
     else one per device ``--device`` lists (one device: the unsplit model)."""
     from medhub.core.parallel.devices import parse_devices
 
     if device is None:
-        return config.get("model_parallel") or None
+        return config.model_parallel or None
     n = len(parse_devices(device))
     return n if n > 1 else None
 
 
-def split_cases_of(config: dict[str, Any], info: Any, split: str) -> list[dict[str, Any]]:
+def split_cases_of(config: RunConfig, info: Any, split: str) -> list[dict[str, Any]]:
     """The run's cases of ``split`` (``test`` = the official test part; ``val`` = the run's validation fold)."""
     from medhub.core.data.availability import ensure_available
     from medhub.core.data.cases import parse_dataset, split_cases
 
     ensure_available(info.id, quiet=True)
     parts = parse_dataset(info.id)
-    cases, _ = split_cases(parts, split, config["fold"], config["folds"], config["seed"])
+    cases, _ = split_cases(parts, split, config.fold, config.folds, config.seed)
     if not cases:
         raise MedhubError(f'dataset "{info.id}" has no cases in split "{split}"')
     return cases

@@ -10,6 +10,7 @@ import numpy as np
 from medhub.core.data.prepare import Prepared
 from medhub.core.inference.predictors import _softmax, predict_segmentation
 from medhub.core.registry import DatasetInfo
+from medhub.core.runner.options import RunConfig
 
 
 def foreground_labels(info: DatasetInfo, out_channels: int) -> list[int] | dict[str, list[int]]:
@@ -27,7 +28,7 @@ def foreground_labels(info: DatasetInfo, out_channels: int) -> list[int] | dict[
 
 
 def score_segmentation(predictor: Callable[[Any], Any], cases: Sequence[Prepared], info: DatasetInfo,
-                       config: dict[str, Any], out_channels: int, device: str, metrics: Sequence[str],
+                       config: RunConfig, out_channels: int, device: str, metrics: Sequence[str],
                        quiet: bool = True) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Per-case, per-label rows and the aggregate for segmentation metrics."""
     from medhub.core.metrics import aggregate, segmentation_scores
@@ -38,7 +39,7 @@ def score_segmentation(predictor: Callable[[Any], Any], cases: Sequence[Prepared
     for case in tqdm(cases, desc="evaluate", unit="case", disable=quiet, leave=False):
         pred = predict_segmentation(predictor, case, config, out_channels, device)
         for row in segmentation_scores(pred, np.asarray(case.target), labels, case.spacing, metrics=tuple(metrics),
-                                       nsd_tolerance=float(config.get("nsd_tolerance", 1.0))):
+                                       nsd_tolerance=float(config.nsd_tolerance)):
             rows.append({"case": case.id, **row})
     return rows, aggregate(rows, tuple(metrics))
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medhub.core.errors import MedhubError
+
+if TYPE_CHECKING:  # the run config's type only: devices import nothing of the runner
+    from medhub.core.runner.options import RunConfig
 
 
 @dataclass
@@ -51,39 +54,38 @@ def parse_devices(spec: str) -> list[str]:
     return out
 
 
-def plan_devices(config: dict[str, Any], dims: int) -> DevicePlan:
+def plan_devices(config: RunConfig, dims: int) -> DevicePlan:
     """Check the requested devices exist and pick precision and memory format."""
     import torch
 
-    devices = parse_devices(config["device"])
+    devices = parse_devices(config.device)
     if any(d.startswith("cuda") for d in devices):
         if not torch.cuda.is_available():
-            raise MedhubError(f'--device {config["device"]}: CUDA is not available on this machine; use --device cpu')
+            raise MedhubError(f"--device {config.device}: CUDA is not available on this machine; use --device cpu")
         count = torch.cuda.device_count()
         bad = [d for d in devices if int(d.split(":")[1]) >= count]
         if bad:
-            raise MedhubError(f"--device {config['device']}: only {count} CUDA device(s) here, no {', '.join(bad)}")
-    n_stages = config.get("model_parallel")
+            raise MedhubError(f"--device {config.device}: only {count} CUDA device(s) here, no {', '.join(bad)}")
+    n_stages = config.model_parallel
     if n_stages:
         if len(devices) == 1:
             devices = devices * int(n_stages)
         if len(devices) != int(n_stages):
             raise MedhubError(f"--model-parallel {n_stages} needs {n_stages} devices, --device lists {len(devices)}")
     elif len(devices) > 1:
-        raise MedhubError(f"--device {config['device']} lists several devices: add --model-parallel {len(devices)}, "
+        raise MedhubError(f"--device {config.device} lists several devices: add --model-parallel {len(devices)}, "
                           "or launch data-parallel training with torchrun --nproc_per_node=N -m medhub run ...")
     on_cuda = devices[0].startswith("cuda")
-    amp = config["amp"]
+    amp = config.amp
     if amp == "auto":
         amp = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if on_cuda else "off"
     elif amp != "off" and not on_cuda:
         raise MedhubError(f"--amp {amp} needs a CUDA device; on the CPU use --amp off (or auto)")
-    channels_last = config["channels_last"]
-    channels_last = on_cuda if channels_last == "auto" else bool(channels_last)
+    channels_last = on_cuda if config.channels_last == "auto" else bool(config.channels_last)
     # Process-wide switches, set for every run (an earlier run in the same process may have changed them).
     # CPU: deterministic algorithms by default. CUDA: cuDNN's autotuner by default; ``deterministic_gpu``
     # trades speed for repeatable kernels.
-    exact = bool(config.get("deterministic_gpu", False) if on_cuda else config.get("deterministic", True))
+    exact = config.deterministic_gpu if on_cuda else config.deterministic
     if on_cuda:
         torch.backends.cudnn.benchmark = not exact
         torch.backends.cudnn.deterministic = exact

@@ -13,26 +13,28 @@ from medhub.core.atomic import write_json_atomic
 from medhub.core.errors import MedhubError
 from medhub.core.parallel.distributed import shared_value
 from medhub.core.paths import run_dir, runs_dir
+from medhub.core.runner.config import read_saved_config
+from medhub.core.runner.options import RunConfig
 from medhub.core.runner.trainer import Trainer
 from medhub.core.runs import CHECKPOINT_LAST, find_run, now_iso, read_run_config
 
 MAX_SLUG = 200 - len("YYYYmmdd-HHMMSS--abcdef")
 
 
-def new_run_id(config: dict[str, Any]) -> str:
+def new_run_id(config: RunConfig) -> str:
     """``YYYYmmdd-HHMMSS-<dataset>-<model>-<6 hex>``, the middle part shortened so that the id stays within the
     run-id grammar's 200 characters (:mod:`medhub.core.ids`)."""
-    slug = f"{config['dataset']}-{config['model']}".replace("/", "-")[:MAX_SLUG]
+    slug = f"{config.dataset}-{config.model}".replace("/", "-")[:MAX_SLUG]
     return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{slug}-{secrets.token_hex(3)}"
 
 
-def run(config: dict[str, Any], quiet: bool = False, stop_after_epochs: int | None = None,
+def run(config: RunConfig, quiet: bool = False, stop_after_epochs: int | None = None,
         run_id: str | None = None) -> dict[str, Any] | None:
     """Train and evaluate one resolved config; returns the result record (None when stopped early on request,
     and on every rank but 0 of a torchrun launch)."""
     from medhub.core.parallel.distributed import barrier, init_from_env
 
-    dist = init_from_env(str(config.get("device", "cpu")))
+    dist = init_from_env(config.device)
     run_id = shared_value(run_id or new_run_id(config), dist)  # one run id for all ranks: rank 0's
     folder = run_dir(run_id, "run id")
     created = not folder.exists()
@@ -52,12 +54,12 @@ def run(config: dict[str, Any], quiet: bool = False, stop_after_epochs: int | No
         raise
 
 
-def start_run_folder(folder: Path, config: dict[str, Any], world_size: int, created: bool) -> None:
+def start_run_folder(folder: Path, config: RunConfig, world_size: int, created: bool) -> None:
     """Write the run's ``config.json`` and ``run.json`` into ``folder`` (made when missing). A read-only or full
     disk is a one-line MedhubError naming the folder; a folder this call made is removed again."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(folder / "config.json", config)
+        write_json_atomic(folder / "config.json", config.to_dict())
         write_json_atomic(folder / "run.json", {"run_id": folder.name, "created": now_iso(), "world_size": world_size})
     except (OSError, MedhubError) as err:
         if created:
@@ -82,14 +84,14 @@ def resume(run_id: str, quiet: bool = False, stop_after_epochs: int | None = Non
     if (folder / "result.json").is_file():
         raise MedhubError(f"--resume {run_id}: the run has completed (its record: {folder / 'result.json'}); "
                           f"see it with hub leaderboard show {run_id}, or train it again with hub reproduce {run_id}")
-    config = read_run_config(folder)
+    config = read_saved_config(folder)
     from medhub.core.parallel.distributed import init_from_env, require_world_size
 
     started = read_run_config(folder, "run.json") if (folder / "run.json").is_file() else {}
     if "world_size" in started:  # runs started before medhub recorded it are resumed as launched
         require_world_size(int(started["world_size"]), run_id, f"run --resume {run_id}")
 
-    trainer = Trainer(config, folder, quiet=quiet, dist=init_from_env(str(config.get("device", "cpu"))))
+    trainer = Trainer(config, folder, quiet=quiet, dist=init_from_env(config.device))
     return _drive(trainer, stop_after_epochs, resume_from=last)
 
 

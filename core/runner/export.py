@@ -9,14 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from medhub.core.runner.options import RunConfig
 
 
-def export_onnx(model: Any, image: np.ndarray, config: dict[str, Any], path: Path,
+def export_onnx(model: Any, image: np.ndarray, config: RunConfig, path: Path,
                 dims: int) -> tuple[Path | None, float | None]:
     """Export ``model`` on one patch-sized sample; return the file and the max |onnxruntime - torch|."""
     import torch
 
-    patch = config.get("patch_size") or list(image.shape[1:])
+    patch = config.patch_size or list(image.shape[1:])
     sample = np.zeros((1, image.shape[0], *patch), dtype=np.float32)
     crop = tuple(slice(0, min(a, b)) for a, b in zip(image.shape[1:], patch))
     sample[(0, slice(None), *crop)] = image[(slice(None), *crop)]

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 from medhub.core.data.prepare import Prepared
+from medhub.core.runner.options import RunConfig
 
 
 class SegmentationSampler:
@@ -16,14 +17,14 @@ class SegmentationSampler:
     after another or by a pool of threads (``pool``), and the run's generator advances by the same draws.
     """
 
-    def __init__(self, cases: list[Prepared], config: dict[str, Any], dims: int):
+    def __init__(self, cases: list[Prepared], config: RunConfig, dims: int):
         from medhub.core import transforms as T
 
         self.cases = cases
-        self.batch_size = int(config["batch_size"])
-        patch = tuple(int(p) for p in (config.get("patch_size") or cases[0].image.shape[1:]))
-        steps: list[Any] = [T.RandPatch(patch, fg_fraction=float(config["fg_fraction"]))]
-        if config.get("augment", True):
+        self.batch_size = config.batch_size
+        patch = tuple(int(p) for p in (config.patch_size or cases[0].image.shape[1:]))
+        steps: list[Any] = [T.RandPatch(patch, fg_fraction=float(config.fg_fraction))]
+        if config.augment:
             steps += [T.RandFlip(axes=tuple(range(dims)), p=0.5), T.RandIntensity(p=0.15, scale=0.1, shift=0.1)]
         self.augment = T.Compose(steps)
         self.image_shape = (self.batch_size, int(cases[0].image.shape[0]), *patch)
@@ -60,12 +61,12 @@ class SegmentationSampler:
 class ArraySampler:
     """Shuffled mini-batches of whole images with their class or value (classification / regression)."""
 
-    def __init__(self, cases: list[Prepared], config: dict[str, Any], dims: int):
+    def __init__(self, cases: list[Prepared], config: RunConfig, dims: int):
         from medhub.core import transforms as T
 
         self.cases = cases
-        self.batch_size = min(int(config["batch_size"]), len(cases))
-        self.augment = T.Compose([T.RandFlip(axes=tuple(range(dims)), p=0.5)]) if config.get("augment", True) else None
+        self.batch_size = min(config.batch_size, len(cases))
+        self.augment = T.Compose([T.RandFlip(axes=tuple(range(dims)), p=0.5)]) if config.augment else None
         self.order: list[int] = []
 
     def steps_per_epoch(self) -> int:

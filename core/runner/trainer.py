@@ -26,6 +26,7 @@ from medhub.core.model_adapters import count_parameters
 from medhub.core.parallel.distributed import DistInfo, shared_value
 from medhub.core.paths import runs_dir
 from medhub.core.runner.config import config_hash
+from medhub.core.runner.options import RunConfig
 from medhub.core.runs import CHECKPOINT_BEST, CHECKPOINT_LAST, now_iso
 
 
@@ -56,19 +57,19 @@ def better(value: float, best: float | None, direction: str) -> bool:
 class Trainer:
     """Builds everything a run needs from its config, trains, evaluates and writes the result."""
 
-    def __init__(self, config: dict[str, Any], run_dir: Path, quiet: bool = False, dist: DistInfo | None = None):
+    def __init__(self, config: RunConfig, run_dir: Path, quiet: bool = False, dist: DistInfo | None = None):
         from medhub.core.plugin_manager import get_registry
 
         self.config = config
         self.run_dir = Path(run_dir)
         self.run_id = self.run_dir.name
         # Under torchrun every rank trains; rank 0 alone shows progress and writes files.
-        self.dist = dist or DistInfo(device=str(config.get("device", "cpu")))
+        self.dist = dist or DistInfo(device=config.device)
         self.main = self.dist.is_main
         self.quiet = quiet or not self.main
         registry = get_registry()
-        self.info = registry.dataset(config["dataset"])
-        self.model_info = registry.model(config["model"])
+        self.info = registry.dataset(config.dataset)
+        self.model_info = registry.model(config.model)
         self.metric_ids = list(self.info.metrics) or (["dice"] if self.info.task == "segmentation" else ["accuracy"])
         self.ranking_metric = self.info.ranking_metric or self.metric_ids[0]
         self.direction = self.info.ranking_direction
@@ -86,25 +87,25 @@ class Trainer:
         from medhub.core.runner.samplers import ArraySampler, SegmentationSampler
 
         cfg = self.config
-        torch.manual_seed(int(cfg["seed"]))
+        torch.manual_seed(cfg.seed)
         self.plan = plan_devices(cfg, self.info.dims)
         if self.dist.enabled:
-            if cfg.get("model_parallel"):
+            if cfg.model_parallel:
                 raise MedhubError("--model-parallel cannot be combined with a torchrun data-parallel launch yet: "
                                   "use one of the two (docs/parallel.md)")
             self.plan.devices = [self.dist.device]  # one device per process: cuda:LOCAL_RANK or cpu
         ensure_available(self.info.id, quiet=self.quiet)
         parts = parse_dataset(self.info.id)
-        train_cases, self.manifest = split_cases(parts, "train", cfg["fold"], cfg["folds"], cfg["seed"])
-        val_cases, _ = split_cases(parts, "val", cfg["fold"], cfg["folds"], cfg["seed"])
-        eval_split = cfg.get("eval_split")
+        train_cases, self.manifest = split_cases(parts, "train", cfg.fold, cfg.folds, cfg.seed)
+        val_cases, _ = split_cases(parts, "val", cfg.fold, cfg.folds, cfg.seed)
+        eval_split = cfg.eval_split
         if eval_split is None:
-            test_cases, _ = split_cases(parts, "test", cfg["fold"], cfg["folds"], cfg["seed"])
+            test_cases, _ = split_cases(parts, "test", cfg.fold, cfg.folds, cfg.seed)
             eval_split = "test" if test_cases and all(c.get("label") is not None for c in test_cases) else "val"
         self.eval_split = eval_split
-        eval_cases, _ = split_cases(parts, eval_split, cfg["fold"], cfg["folds"], cfg["seed"])
+        eval_cases, _ = split_cases(parts, eval_split, cfg.fold, cfg.folds, cfg.seed)
         if not train_cases:
-            raise MedhubError(f'dataset "{self.info.id}" has no training cases in fold {cfg["fold"]}')
+            raise MedhubError(f'dataset "{self.info.id}" has no training cases in fold {cfg.fold}')
         self.data_fingerprint = parts_fingerprint(parts.parts)
         self.train = prepare(train_cases, cfg, self.info, "prepare train", self.quiet)
         self.val = prepare(val_cases, cfg, self.info, "prepare val", self.quiet)
@@ -113,28 +114,29 @@ class Trainer:
         self.in_channels = int(self.train[0].image.shape[0])
         self.out_channels = num_outputs(self.info, self.train)
         self.multilabel = self.info.task == "classification" and is_multilabel(self.train)
-        if self.multilabel and cfg["loss"] == "ce":
-            cfg["loss"] = "bce"  # one sigmoid per class; saved so a resume or reproduce uses the same loss
+        if self.multilabel and cfg.loss == "ce":
+            # one sigmoid per class; saved so a resume or reproduce uses the same loss
+            self.config = cfg = cfg.replace(loss="bce")
             if self.main:
-                write_json_atomic(self.run_dir / "config.json", cfg)
+                write_json_atomic(self.run_dir / "config.json", cfg.to_dict())
         seg = self.info.task == "segmentation"
         from medhub.core.parallel.distributed import shard
 
         # Data parallel: each rank samples from its own shard (padded so every rank runs the same steps).
         local_train = shard(self.train, self.dist, pad=True)
         self.sampler = (SegmentationSampler if seg else ArraySampler)(local_train, cfg, self.info.dims)
-        self.steps_per_epoch = int(cfg.get("steps_per_epoch") or (self.sampler.steps_per_epoch() if not seg else 16))
-        self.total_steps = self.steps_per_epoch * int(cfg["epochs"])
+        self.steps_per_epoch = cfg.steps_per_epoch or (self.sampler.steps_per_epoch() if not seg else 16)
+        self.total_steps = self.steps_per_epoch * cfg.epochs
 
-        hparams = dict(cfg.get("model_hparams") or {})
+        hparams = dict(cfg.model_hparams)
         self.model = self.model_info.build(self.in_channels, self.out_channels, **hparams)
         self.n_parameters = count_parameters(self.model)
         self.stage_layout = None
-        if cfg.get("model_parallel"):
+        if cfg.model_parallel:
             from medhub.core.parallel import ModelParallel
 
-            shape = (1, self.in_channels, *(cfg.get("patch_size") or self.train[0].image.shape[1:]))
-            self.model = ModelParallel(self.model, self.plan.devices, split_size=cfg.get("split_size"),
+            shape = (1, self.in_channels, *(cfg.patch_size or self.train[0].image.shape[1:]))
+            self.model = ModelParallel(self.model, self.plan.devices, split_size=cfg.split_size,
                                        sample_input_shape=shape)
             self.stage_layout = self.model.stage_layout()
         else:
@@ -150,15 +152,15 @@ class Trainer:
         self.model = wrap_ddp(self.core_model, self.dist, self.plan.primary)
         self.optimizer = build_optimizer(self.model.parameters(), cfg)
         self.scheduler = build_scheduler(self.optimizer, cfg, self.total_steps, self.steps_per_epoch)
-        self.loss_fn = build_loss(cfg["loss"])
+        self.loss_fn = build_loss(cfg.loss)
         self.scaler = torch.amp.GradScaler("cuda") if self.plan.amp == "fp16" else None
-        seed = int(cfg["seed"])
+        seed = cfg.seed
         # rank 0 draws exactly what a single-process run draws; other ranks get their own streams
         self.rng = np.random.Generator(np.random.PCG64(seed if self.dist.rank == 0 else [seed, self.dist.rank]))
         from medhub.core.runner.batches import BatchFeed, resolve_workers
 
-        self.feed = BatchFeed(self.sampler, self.plan.primary, resolve_workers(cfg.get("num_workers"), self.plan.primary),
-                              channels_last=self.plan.channels_last and not cfg.get("model_parallel"))
+        self.feed = BatchFeed(self.sampler, self.plan.primary, resolve_workers(cfg.num_workers, self.plan.primary),
+                              channels_last=self.plan.channels_last and not cfg.model_parallel)
         self.last_data_share = 0.0
         self.state = RunState()
 
@@ -240,7 +242,7 @@ class Trainer:
         losses: list[float] = []
         start = time.perf_counter()
         batches = self.feed.epoch(self.rng, self.steps_per_epoch)
-        bar = tqdm(batches, total=self.steps_per_epoch, desc=f"epoch {self.state.epoch + 1}/{self.config['epochs']}",
+        bar = tqdm(batches, total=self.steps_per_epoch, desc=f"epoch {self.state.epoch + 1}/{self.config.epochs}",
                    unit="step", disable=self.quiet, leave=False)
         try:
             x, y, out = self._steps(bar, losses, writer)
@@ -303,8 +305,8 @@ class Trainer:
                 self.scaler.unscale_(self.optimizer)
             else:
                 loss.backward()
-            if self.config.get("grad_clip"):
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), float(self.config["grad_clip"]))
+            if self.config.grad_clip:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), float(self.config.grad_clip))
             if self.scaler is not None:
                 self.scaler.step(self.optimizer)
                 self.scaler.update()
@@ -356,19 +358,19 @@ class Trainer:
         from tqdm.auto import tqdm
 
         cfg = self.config
-        writer = open_writer(self.run_dir / "tensorboard") if cfg.get("tensorboard", True) and self.main else None
+        writer = open_writer(self.run_dir / "tensorboard") if cfg.tensorboard and self.main else None
         epochs_this_session = 0
-        bar = tqdm(total=int(cfg["epochs"]), initial=self.state.epoch, desc="train", unit="epoch",
+        bar = tqdm(total=cfg.epochs, initial=self.state.epoch, desc="train", unit="epoch",
                    disable=self.quiet)
         try:
-            while self.state.epoch < int(cfg["epochs"]):
+            while self.state.epoch < cfg.epochs:
                 if stop_after_epochs is not None and epochs_this_session >= stop_after_epochs:
                     return False
                 loss = self.train_epoch(writer)
                 self.state.epoch += 1
                 epochs_this_session += 1
                 entry: dict[str, Any] = {"epoch": self.state.epoch, "loss": loss}
-                if self.val and (self.state.epoch % int(cfg["val_every"]) == 0 or self.state.epoch == int(cfg["epochs"])):
+                if self.val and (self.state.epoch % cfg.val_every == 0 or self.state.epoch == cfg.epochs):
                     t0 = time.perf_counter()
                     rows, agg = self.score(self.val, [self.ranking_metric])
                     self.state.val_seconds += time.perf_counter() - t0
@@ -388,13 +390,13 @@ class Trainer:
                         self.checkpoint(CHECKPOINT_BEST)
                     else:
                         self.state.since_best += 1
-                elif not self.val and self.state.epoch == int(cfg["epochs"]):
+                elif not self.val and self.state.epoch == cfg.epochs:
                     self.checkpoint(CHECKPOINT_BEST)
                 self.state.history.append(entry)
                 self.checkpoint(CHECKPOINT_LAST)
                 bar.update(1)
                 bar.set_postfix({k: f"{v:.4f}" for k, v in entry.items() if k != "epoch"})
-                if cfg.get("early_stopping") and self.state.since_best >= int(cfg["early_stopping"]):
+                if cfg.early_stopping and self.state.since_best >= cfg.early_stopping:
                     break
         finally:
             bar.close()
@@ -426,7 +428,7 @@ class Trainer:
         onnx_path, onnx_diff, export_s = None, None, 0.0
         if not self.main:
             return {}
-        if self.config.get("onnx", True) and not self.config.get("model_parallel"):
+        if self.config.onnx and not self.config.model_parallel:
             from medhub.core.runner.export import export_onnx
 
             sample = self.eval[0] if self.eval else self.train[0]
@@ -442,9 +444,9 @@ class Trainer:
             dataset={"id": self.info.id, "version": self.info.version, "fingerprint": self.data_fingerprint,
                      "split": {"name": self.eval_split, "fold": self.manifest.fold, "folds": self.manifest.folds,
                                "seed": self.manifest.seed, "fingerprint": self.manifest.fingerprint}},
-            model={"id": self.model_info.id, "hparams": dict(self.config.get("model_hparams") or {}),
+            model={"id": self.model_info.id, "hparams": dict(self.config.model_hparams),
                    "parameters": int(self.n_parameters)},
-            config=self.config, config_hash=config_hash(self.config), rows=rows, aggregate=agg,
+            config=self.config.to_dict(), config_hash=config_hash(self.config), rows=rows, aggregate=agg,
             ranking_metric=self.ranking_metric, direction=self.direction,
             devices={"device": self.plan.primary, "names": self.plan.devices, "amp": self.plan.amp,
                      "channels_last": bool(self.plan.channels_last and not self.stage_layout),

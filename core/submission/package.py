@@ -28,10 +28,10 @@ def validate_package(package: Path, run_id: str) -> list[str]:
     """Problems of ``package`` as a submission of ``run_id``'s dataset (empty list: valid)."""
     from medhub.core.inference.run_loading import run_folder, split_cases_of
     from medhub.core.plugin_manager import get_registry
-    from medhub.core.runs import read_run_config
+    from medhub.core.runner.config import read_saved_config
 
-    config = read_run_config(run_folder(run_id))
-    info = get_registry().dataset(config["dataset"])
+    config = read_saved_config(run_folder(run_id))
+    info = get_registry().dataset(config.dataset)
     if not zipfile.is_zipfile(package):
         return [f"{package}: not a zip archive"]
     return format_for(info).check(Path(package), split_cases_of(config, info, "test"), info)
@@ -46,12 +46,12 @@ def submit_run(run_id: str, out: Path | None = None, tta: bool = False, device: 
     from medhub.core.inference.predict import predict_run
     from medhub.core.inference.run_loading import run_folder, split_cases_of
     from medhub.core.plugin_manager import get_registry
-    from medhub.core.runs import read_run_config
+    from medhub.core.runner.config import read_saved_config
 
     folder = run_folder(run_id)
     run_id = folder.name
-    config = read_run_config(folder)
-    info = get_registry().dataset(config["dataset"])
+    config = read_saved_config(folder)
+    info = get_registry().dataset(config.dataset)
     fmt = format_for(info)
     if out is not None:
         check_out_suffix(Path(out), fmt, info)  # before any prediction: a wrong name costs nothing

@@ -6,11 +6,11 @@ import pytest
 import torch
 from medhub.core.errors import MedhubError
 from medhub.core.parallel.devices import parse_devices, plan_devices
-from medhub.core.runner.config import DEFAULTS
+from medhub.core.runner.options import RunConfig
 
 
 def config(**overrides):
-    return {**DEFAULTS, **overrides}
+    return RunConfig.from_dict({"model": "unet3d", **overrides}, task="segmentation")
 
 
 @pytest.fixture

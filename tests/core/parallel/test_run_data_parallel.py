@@ -51,8 +51,9 @@ def test_two_process_run_writes_one_record_with_every_case_scored_once(spheres, 
     # its metrics equal a single-process evaluation of the same checkpoint
     from medhub.core.runner.trainer import Trainer
 
-    config = json.loads((runs[0] / "config.json").read_text())
-    single = Trainer(config, medhub_home / "single-process", quiet=True)
+    from medhub.core.runner.config import read_saved_config
+
+    single = Trainer(read_saved_config(runs[0]), medhub_home / "single-process", quiet=True)
     single.setup()
     single.core_model.load_state_dict(blob["model"])
     rows, aggregate = single.score(single.eval, ["dice", "hd95", "nsd"])

@@ -11,6 +11,7 @@ import pytest
 from medhub.core.data.prepare import Prepared, compact_labels
 from medhub.core.errors import MedhubError
 from medhub.core.runner.batches import BatchFeed, resolve_workers
+from medhub.core.runner.options import RunConfig
 from medhub.core.runner.samplers import SegmentationSampler
 
 from tests.generated import tiny_seg_config
@@ -29,7 +30,8 @@ def volumes(n: int = 5, shape: tuple[int, int, int] = (20, 18, 16)) -> list[Prep
 
 
 def sampler(**overrides) -> SegmentationSampler:
-    config = {"batch_size": 3, "patch_size": [12, 12, 24], "fg_fraction": 0.5, "augment": True, **overrides}
+    config = RunConfig.from_dict({"model": "unet3d", "batch_size": 3, "patch_size": [12, 12, 24], "fg_fraction": 0.5,
+                                  "augment": True, **overrides}, task="segmentation")
     return SegmentationSampler(volumes(), config, dims=3)
 
 

@@ -80,15 +80,16 @@ def test_the_feed_puts_the_cpu_batches_on_the_gpu_from_background_threads():
 
 def test_deterministic_gpu_turns_the_autotuner_off_and_back_on():
     from medhub.core.parallel.devices import plan_devices
-    from medhub.core.runner.config import DEFAULTS
+    from medhub.core.runner.options import RunConfig
 
     saved = (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic,
              torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
     try:
-        plan_devices({**DEFAULTS, "device": "cuda", "deterministic_gpu": True}, dims=3)
+        plan_devices(RunConfig.from_dict({"model": "unet3d", "device": "cuda", "deterministic_gpu": True},
+                                         task="segmentation"), dims=3)
         assert not torch.backends.cudnn.benchmark and torch.backends.cudnn.deterministic
         assert torch.are_deterministic_algorithms_enabled()
-        plan_devices({**DEFAULTS, "device": "cuda"}, dims=3)
+        plan_devices(RunConfig.from_dict({"model": "unet3d", "device": "cuda"}, task="segmentation"), dims=3)
         assert torch.backends.cudnn.benchmark and not torch.backends.cudnn.deterministic
         assert not torch.are_deterministic_algorithms_enabled()  # the CPU's default does not leak onto the GPU
     finally:

@@ -93,7 +93,8 @@ def test_resume_takes_a_unique_prefix_and_names_an_unknown_run(hub, medhub_home)
 def test_new_run_ids_stay_within_the_grammar_for_the_longest_ids():
     from medhub.core.ids import is_run_id
     from medhub.core.runner.driver import new_run_id
+    from medhub.core.runner.options import RunConfig
 
     longest = "a" * 64 + "/" + "b" * 64
-    run_id = new_run_id({"dataset": longest, "model": longest})
+    run_id = new_run_id(RunConfig.from_dict({"dataset": longest, "model": longest}, task="segmentation"))
     assert is_run_id(run_id) and len(run_id) <= 200
