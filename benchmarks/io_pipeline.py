@@ -103,7 +103,14 @@ def main() -> int:
     except ImportError:
         pass
     from medhub.core.data.cache import PreprocessCache
-    from medhub.core.transforms import Compose, CTWindow, LoadImage, Reorient, Resample, ToArrays
+    from medhub.core.transforms import (
+        Compose,
+        CTWindow,
+        LoadImage,
+        Reorient,
+        Resample,
+        ToArrays,
+    )
 
     pipeline = Compose([LoadImage(), Reorient("RAS"), Resample(SPACING), CTWindow(*WINDOW), ToArrays()])
     with tempfile.TemporaryDirectory(prefix="medhub-bench-") as tmp:

@@ -40,7 +40,7 @@ MOVED: dict[str, tuple[str, ...]] = {
     "medhub.core.runner.data": ("medhub.core.data.prepare", "medhub.core.runner.samplers"),
     "medhub.core.runner.evaluation": ("medhub.core.inference.scoring", "medhub.core.inference.predictors"),
     "medhub.core.runner.inference": ("medhub.core.inference.sliding_window",),
-    "medhub.core.runner.devices": ("medhub.core.parallel.devices",),
+    "medhub.core.runner.devices": ("medhub.core.parallel.devices", "medhub.core.runconfig.kinds"),
     "medhub.core.runner.runs": ("medhub.core.runs",),
 }
 # ``medhub.core.acquire`` was a module and is now a package: its old attributes are forwarded by the package.

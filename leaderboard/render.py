@@ -11,7 +11,14 @@ import csv
 import io
 import json
 
-from medhub.leaderboard.columns import LEAD, TAIL, caption, headers, metric_columns, row_values
+from medhub.leaderboard.columns import (
+    LEAD,
+    TAIL,
+    caption,
+    headers,
+    metric_columns,
+    row_values,
+)
 from medhub.leaderboard.ranking import Ranked, as_number
 
 

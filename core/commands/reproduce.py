@@ -59,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
     re-run with the same number of torchrun processes (another number is refused with the torchrun line)."""
     from medhub.core.output import print_json, print_table
     from medhub.core.parallel.distributed import require_world_size
+    from medhub.core.runconfig.saved import saved_config
     from medhub.core.runner import driver
-    from medhub.core.runner.config import saved_config
 
     recorded = load_recorded(args.run_id)
     parallel = (recorded.get("devices") or {}).get("parallel") or {}

@@ -28,9 +28,9 @@ hub run --resume 20261123-101500-synthetic-spheres-unet3d-ab12cd
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags of the run options that have one (declared in :mod:`medhub.core.runner.options`), then
+    """The flags of the run options that have one (declared in :mod:`medhub.core.runconfig.options`), then
     ``--config``, ``--set`` and what the command itself takes."""
-    from medhub.core.runner.flags import add_option_flags
+    from medhub.core.runconfig.flags import add_option_flags
 
     add_option_flags(parser)
     parser.add_argument("--config", type=Path, help="YAML or JSON file of configuration keys")
@@ -63,9 +63,9 @@ def run(args: argparse.Namespace) -> int:
     """Resolve the config, train, evaluate, print the summary (or the record with --json)."""
     from medhub.core.errors import MedhubError
     from medhub.core.output import print_json
+    from medhub.core.runconfig.flags import flag_values, given_flags
     from medhub.core.runner import config as cfg
     from medhub.core.runner import driver
-    from medhub.core.runner.flags import flag_values, given_flags
 
     quiet = args.quiet or not sys.stderr.isatty()
     if args.resume:

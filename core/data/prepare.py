@@ -10,7 +10,7 @@ from medhub.core.errors import MedhubError
 from medhub.core.registry import DatasetInfo
 
 if TYPE_CHECKING:  # the run config's type only: data preparation imports nothing of the runner
-    from medhub.core.runner.options import RunConfig
+    from medhub.core.runconfig.options import RunConfig
 
 
 @dataclass

@@ -11,7 +11,7 @@ from medhub.core.errors import MedhubError
 from medhub.core.inference.original_grid import on_reference_grid
 from medhub.core.inference.predict import predict_run
 from medhub.core.inference.run_loading import run_folder, split_cases_of
-from medhub.core.runner.config import read_saved_config
+from medhub.core.runconfig.saved import read_saved_config
 
 
 # ----------------------------------------------------------------------------- hub evaluate --dataset ... RUN_ID

@@ -33,7 +33,7 @@ from medhub.core.inference.run_loading import (
     run_folder,
     split_cases_of,
 )
-from medhub.core.runner.config import read_saved_config
+from medhub.core.runconfig.saved import read_saved_config
 
 
 def predict_run(run_id: str, split: str = "test", out: Path | None = None, tta: bool = False,

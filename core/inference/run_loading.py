@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from medhub.core.errors import MedhubError
-from medhub.core.runner.options import RunConfig
+from medhub.core.runconfig.options import RunConfig
 
 CHECKPOINT = "best.pt"
 
@@ -66,7 +66,7 @@ def load_model(folder: Path, config: RunConfig, in_channels: int, out_channels: 
 def prediction_stages(config: RunConfig, device: str | None) -> int | None:
     """How many pipelined stages predict with: the run's ``--model-parallel`` when no ``--device`` is given,
     else one per device ``--device`` lists (one device: the unsplit model)."""
-    from medhub.core.parallel.devices import parse_devices
+    from medhub.core.runconfig.kinds import parse_devices
 
     if device is None:
         return config.model_parallel or None

@@ -10,7 +10,7 @@ import numpy as np
 from medhub.core.data.prepare import Prepared
 from medhub.core.inference.predictors import _softmax, predict_segmentation
 from medhub.core.registry import DatasetInfo
-from medhub.core.runner.options import RunConfig
+from medhub.core.runconfig.options import RunConfig
 
 
 def foreground_labels(info: DatasetInfo, out_channels: int) -> list[int] | dict[str, list[int]]:

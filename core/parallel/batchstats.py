@@ -23,7 +23,12 @@ import operator
 from typing import Any
 
 from medhub.core.parallel.cost import floating_dtype, meta_copy, run_recording
-from medhub.core.parallel.nodes import functional_norm_uses_the_batch, functional_norms, lookup, mutated_arg
+from medhub.core.parallel.nodes import (
+    functional_norm_uses_the_batch,
+    functional_norms,
+    lookup,
+    mutated_arg,
+)
 
 _TRUSTED_MODULES = ("torch", "_operator", "operator", "builtins", "math")  # functions fx records by name
 _VIEW_METHODS = {"view", "view_as", "reshape", "narrow", "select", "flatten", "squeeze", "unsqueeze", "expand",

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from medhub.core.errors import MedhubError
+from medhub.core.runconfig.kinds import parse_devices
 
 if TYPE_CHECKING:  # the run config's type only: devices import nothing of the runner
-    from medhub.core.runner.options import RunConfig
+    from medhub.core.runconfig.options import RunConfig
 
 
 @dataclass
@@ -35,23 +36,6 @@ class DevicePlan:
             return contextlib.nullcontext()
         dtype = torch.bfloat16 if self.amp == "bf16" else torch.float16
         return torch.autocast(device_type=self.primary.split(":")[0], dtype=dtype)
-
-
-def parse_devices(spec: str) -> list[str]:
-    """``cpu`` | ``cuda`` | ``cuda:0,1`` | ``cuda:0,cuda:1`` | ``cpu,cpu`` -> explicit device strings."""
-    out = []
-    for part in [p.strip() for p in str(spec).split(",") if p.strip()]:
-        if part.isdigit():
-            out.append(f"cuda:{part}")
-        elif part == "cuda":
-            out.append("cuda:0")
-        elif part == "cpu" or part.startswith("cuda:"):
-            out.append(part)
-        else:
-            raise MedhubError(f'--device "{spec}": expected cpu, cuda, cuda:N or a comma-separated list like cuda:0,1')
-    if not out:
-        raise MedhubError("--device is empty: use cpu, cuda or cuda:0,1")
-    return out
 
 
 def plan_devices(config: RunConfig, dims: int) -> DevicePlan:

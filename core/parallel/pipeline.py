@@ -29,8 +29,19 @@ from medhub.core.parallel.batchstats import (
 )
 from medhub.core.parallel.cost import graph_costs
 from medhub.core.parallel.nodes import mutated_arg
-from medhub.core.parallel.partition import PARAM_WEIGHT, Stage, build_stage_modules, partition_model
-from medhub.core.parallel.schedule import Step, Values, build_steps, run_steps, to_device
+from medhub.core.parallel.partition import (
+    PARAM_WEIGHT,
+    Stage,
+    build_stage_modules,
+    partition_model,
+)
+from medhub.core.parallel.schedule import (
+    Step,
+    Values,
+    build_steps,
+    run_steps,
+    to_device,
+)
 from medhub.core.parallel.trace import trace_model
 from torch import nn
 

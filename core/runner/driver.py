@@ -13,8 +13,8 @@ from medhub.core.atomic import write_json_atomic
 from medhub.core.errors import MedhubError
 from medhub.core.parallel.distributed import shared_value
 from medhub.core.paths import run_dir, runs_dir
-from medhub.core.runner.config import read_saved_config
-from medhub.core.runner.options import RunConfig
+from medhub.core.runconfig.options import RunConfig
+from medhub.core.runconfig.saved import read_saved_config
 from medhub.core.runner.trainer import Trainer
 from medhub.core.runs import CHECKPOINT_LAST, find_run, now_iso, read_run_config
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from medhub.core.runner.options import RunConfig
+from medhub.core.runconfig.options import RunConfig
 
 
 def export_onnx(model: Any, image: np.ndarray, config: RunConfig, path: Path,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from medhub.core.runner.options import RunConfig
+from medhub.core.runconfig.options import RunConfig
 
 
 def build_optimizer(params: Any, config: RunConfig) -> Any:

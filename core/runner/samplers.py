@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 from medhub.core.data.prepare import Prepared
-from medhub.core.runner.options import RunConfig
+from medhub.core.runconfig.options import RunConfig
 
 
 class SegmentationSampler:

@@ -25,8 +25,8 @@ from medhub.core.errors import MedhubError
 from medhub.core.model_adapters import count_parameters
 from medhub.core.parallel.distributed import DistInfo, shared_value
 from medhub.core.paths import runs_dir
-from medhub.core.runner.config import config_hash
-from medhub.core.runner.options import RunConfig
+from medhub.core.runconfig.options import RunConfig
+from medhub.core.runconfig.saved import config_hash
 from medhub.core.runs import CHECKPOINT_BEST, CHECKPOINT_LAST, now_iso
 
 

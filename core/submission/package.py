@@ -28,7 +28,7 @@ def validate_package(package: Path, run_id: str) -> list[str]:
     """Problems of ``package`` as a submission of ``run_id``'s dataset (empty list: valid)."""
     from medhub.core.inference.run_loading import run_folder, split_cases_of
     from medhub.core.plugin_manager import get_registry
-    from medhub.core.runner.config import read_saved_config
+    from medhub.core.runconfig.saved import read_saved_config
 
     config = read_saved_config(run_folder(run_id))
     info = get_registry().dataset(config.dataset)
@@ -46,7 +46,7 @@ def submit_run(run_id: str, out: Path | None = None, tta: bool = False, device: 
     from medhub.core.inference.predict import predict_run
     from medhub.core.inference.run_loading import run_folder, split_cases_of
     from medhub.core.plugin_manager import get_registry
-    from medhub.core.runner.config import read_saved_config
+    from medhub.core.runconfig.saved import read_saved_config
 
     folder = run_folder(run_id)
     run_id = folder.name

@@ -11,7 +11,16 @@ import pytest
 from medhub.core.errors import MedhubError
 from medhub.core.metrics import plugin, segmentation_scores
 from medhub.core.metrics.folders import evaluate_folders
-from medhub.core.metrics.segmentation import PER_CASE, SEGMENTATION_METRICS, assd, dice, hd, hd95, iou, nsd
+from medhub.core.metrics.segmentation import (
+    PER_CASE,
+    SEGMENTATION_METRICS,
+    assd,
+    dice,
+    hd,
+    hd95,
+    iou,
+    nsd,
+)
 from medhub.core.metrics.surface import SurfaceDistances
 from medhub.core.registry import resolve_ref
 

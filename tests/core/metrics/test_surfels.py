@@ -11,7 +11,12 @@ import math
 
 import numpy as np
 import pytest
-from medhub.core.metrics.surfels import area_table, corner_offsets, neighbourhood_codes, surface_elements
+from medhub.core.metrics.surfels import (
+    area_table,
+    corner_offsets,
+    neighbourhood_codes,
+    surface_elements,
+)
 
 SQRT3 = math.sqrt(3.0)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 from medhub.core.errors import MedhubError
-from medhub.core.parallel.devices import parse_devices, plan_devices
-from medhub.core.runner.options import RunConfig
+from medhub.core.parallel.devices import plan_devices
+from medhub.core.runconfig.kinds import parse_devices
+from medhub.core.runconfig.options import RunConfig
 
 
 def config(**overrides):

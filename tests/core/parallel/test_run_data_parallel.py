@@ -49,9 +49,8 @@ def test_two_process_run_writes_one_record_with_every_case_scored_once(spheres, 
     model.load_state_dict(blob["model"])  # saved without DDP's "module." prefix
     assert len(blob["ranks"]) == 2  # each rank's sampling state, for an exact --resume
     # its metrics equal a single-process evaluation of the same checkpoint
+    from medhub.core.runconfig.saved import read_saved_config
     from medhub.core.runner.trainer import Trainer
-
-    from medhub.core.runner.config import read_saved_config
 
     single = Trainer(read_saved_config(runs[0]), medhub_home / "single-process", quiet=True)
     single.setup()

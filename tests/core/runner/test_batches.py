@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from medhub.core.data.prepare import Prepared, compact_labels
 from medhub.core.errors import MedhubError
+from medhub.core.runconfig.options import RunConfig
 from medhub.core.runner.batches import BatchFeed, resolve_workers
-from medhub.core.runner.options import RunConfig
 from medhub.core.runner.samplers import SegmentationSampler
 
 from tests.generated import tiny_seg_config

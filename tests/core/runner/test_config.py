@@ -4,6 +4,7 @@ import json
 
 import pytest
 from medhub.core.errors import MedhubError
+from medhub.core.runconfig import saved
 from medhub.core.runner import config as cfg
 
 
@@ -36,8 +37,8 @@ def test_incompatible_model_is_refused_with_choices():
 def test_config_hash_is_stable_and_sensitive():
     a = cfg.resolve(None, {})
     b = cfg.resolve(None, {})
-    assert cfg.config_hash(a) == cfg.config_hash(b)
-    assert cfg.config_hash(a) != cfg.config_hash(a.replace(seed=1))
+    assert saved.config_hash(a) == saved.config_hash(b)
+    assert saved.config_hash(a) != saved.config_hash(a.replace(seed=1))
 
 
 @pytest.mark.parametrize("flags, expected", [

@@ -80,7 +80,7 @@ def test_the_feed_puts_the_cpu_batches_on_the_gpu_from_background_threads():
 
 def test_deterministic_gpu_turns_the_autotuner_off_and_back_on():
     from medhub.core.parallel.devices import plan_devices
-    from medhub.core.runner.options import RunConfig
+    from medhub.core.runconfig.options import RunConfig
 
     saved = (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic,
              torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 from medhub.core.errors import MedhubError
+from medhub.core.runconfig import options, saved
+from medhub.core.runconfig.flags import FLAG_OPTIONS
+from medhub.core.runconfig.kinds import Axes, Choice, Count, Number
+from medhub.core.runconfig.options import OPTION, OPTIONS, RunConfig
 from medhub.core.runner import config as cfg
-from medhub.core.runner import options
-from medhub.core.runner.flags import FLAG_OPTIONS
-from medhub.core.runner.kinds import Axes, Choice, Count, Number
-from medhub.core.runner.options import OPTION, OPTIONS, RunConfig
 
 from tests.helpers import REPO
 
@@ -45,11 +45,11 @@ def sample_arguments(spec: options.Option) -> list[str]:
 # ------------------------------------------------------------------------------------------- the saved form
 def test_a_resolved_config_round_trips_through_its_dict():
     config = cfg.resolve(None, {"epochs": 2, "patch_size": [32, 32, 32]})
-    saved = config.to_dict()
-    assert sorted(saved) == sorted(OPTION)
-    again = RunConfig.from_dict(saved)
-    assert again == config and again.to_dict() == saved
-    assert cfg.config_hash(again) == cfg.config_hash(saved) == cfg.config_hash(config)
+    as_dict = config.to_dict()
+    assert sorted(as_dict) == sorted(OPTION)
+    again = RunConfig.from_dict(as_dict)
+    assert again == config and again.to_dict() == as_dict
+    assert saved.config_hash(again) == saved.config_hash(as_dict) == saved.config_hash(config)
 
 
 def test_an_old_config_without_newer_keys_loads_with_defaults_and_saves_as_it_was(tmp_path):
@@ -57,12 +57,12 @@ def test_an_old_config_without_newer_keys_loads_with_defaults_and_saves_as_it_wa
     for key in ("num_workers", "deterministic_gpu", "eval_split", "nsd_tolerance", "loss", "steps_per_epoch"):
         del old[key]
     (tmp_path / "config.json").write_text(json.dumps(old))
-    config = cfg.read_saved_config(tmp_path)
+    config = saved.read_saved_config(tmp_path)
     assert config.num_workers == "auto" and config.deterministic_gpu is False
     assert config.eval_split is None and config.nsd_tolerance == 1.0
     # keys whose default depends on the task take the saved dataset's (synthetic/spheres: segmentation)
     assert config.loss == "dice_ce" and config.steps_per_epoch == 16
-    assert config.to_dict() == old and cfg.config_hash(config) == cfg.config_hash(old)
+    assert config.to_dict() == old and saved.config_hash(config) == saved.config_hash(old)
     # a change keeps the old keys out, and puts in the one it changes
     changed = config.replace(loss="bce", num_workers=2)
     assert changed.to_dict() == {**old, "loss": "bce", "num_workers": 2}
@@ -72,15 +72,15 @@ def test_a_saved_config_with_an_unknown_key_or_a_bad_value_names_the_file(tmp_pa
     good = cfg.resolve(None, {}).to_dict()
     (tmp_path / "config.json").write_text(json.dumps({**good, "epoch": 3}))
     with pytest.raises(MedhubError, match=r'config\.json: unknown configuration key "epoch" \(did you mean "epochs"'):
-        cfg.read_saved_config(tmp_path)
+        saved.read_saved_config(tmp_path)
     (tmp_path / "config.json").write_text(json.dumps({**good, "sw_overlap": 2}))
     with pytest.raises(MedhubError, match=r"config\.json: sw_overlap=2 \(--set or config file\): expected a number"):
-        cfg.read_saved_config(tmp_path)
+        saved.read_saved_config(tmp_path)
 
 
 def test_a_key_without_a_task_free_default_must_be_present():
     with pytest.raises(MedhubError, match='^record: key "model" is missing'):
-        cfg.saved_config({"dataset": "nobody/registers-this"}, "record")
+        saved.saved_config({"dataset": "nobody/registers-this"}, "record")
     with pytest.raises(MedhubError, match='"epochs" is missing'):
         RunConfig.from_dict({"model": "unet3d"}, where="record")
     assert RunConfig.from_dict({"model": "unet3d"}, task="classification").epochs == 5
@@ -175,7 +175,7 @@ def test_every_example_of_hub_run_help_parses():
 def test_docs_runner_md_holds_the_generated_options_table():
     text = (REPO / "docs" / "runner.md").read_text(encoding="utf-8")
     assert options.with_table(text) == text, ("docs/runner.md's options table is stale: run "
-                                              "python -m medhub.core.runner.options --update docs/runner.md")
+                                              "python -m medhub.core.runconfig.options --update docs/runner.md")
     assert options.markdown_table() in text
     assert all(f"| `{spec.name}` |" in text for spec in OPTIONS)
 

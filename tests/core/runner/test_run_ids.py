@@ -92,8 +92,8 @@ def test_resume_takes_a_unique_prefix_and_names_an_unknown_run(hub, medhub_home)
 
 def test_new_run_ids_stay_within_the_grammar_for_the_longest_ids():
     from medhub.core.ids import is_run_id
+    from medhub.core.runconfig.options import RunConfig
     from medhub.core.runner.driver import new_run_id
-    from medhub.core.runner.options import RunConfig
 
     longest = "a" * 64 + "/" + "b" * 64
     run_id = new_run_id(RunConfig.from_dict({"dataset": longest, "model": longest}, task="segmentation"))

@@ -1,5 +1,5 @@
 """The ``hub run`` flags of the run options that have one, derived from the option table
-(:data:`medhub.core.runner.options.OPTIONS`): their argparse form, the values given, and the check that
+(:data:`medhub.core.runconfig.options.OPTIONS`): their argparse form, the values given, and the check that
 ``--resume`` gets none of them. Standard library only (``hub --help`` builds these flags)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from medhub.core.runner.options import OPTIONS, Option, default_text
+from medhub.core.runconfig.options import OPTIONS, Option, default_text
 
 FLAG_OPTIONS: tuple[Option, ...] = tuple(spec for spec in OPTIONS if spec.flag)
 

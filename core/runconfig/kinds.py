@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from medhub.core.errors import MedhubError
+
 
 def is_number(value: Any, kind: type) -> bool:
     """Whether ``value`` is a whole number (``kind`` int) or any real number (``kind`` float); never a bool."""
@@ -54,11 +56,9 @@ class Text(Kind):
 
 class Device(Text):
     """A device string (``cpu``, ``cuda``, ``cuda:N`` or a comma-separated list); a bad one is refused by
-    :func:`medhub.core.parallel.devices.parse_devices`, whose message names the spellings."""
+    :func:`medhub.core.runconfig.kinds.parse_devices`, whose message names the spellings."""
 
     def accepts(self, value: Any, dims: int | None) -> bool:
-        from medhub.core.parallel.devices import parse_devices
-
         parse_devices(value)  # raises the error that names the accepted spellings
         return True
 
@@ -189,3 +189,20 @@ class AutoOr(Kind):
 
     def expected(self, dims: int | None) -> str:
         return f'"auto", {self.inner.expected(dims)}'
+
+
+def parse_devices(spec: str) -> list[str]:
+    """``cpu`` | ``cuda`` | ``cuda:0,1`` | ``cuda:0,cuda:1`` | ``cpu,cpu`` -> explicit device strings."""
+    out = []
+    for part in [p.strip() for p in str(spec).split(",") if p.strip()]:
+        if part.isdigit():
+            out.append(f"cuda:{part}")
+        elif part == "cuda":
+            out.append("cuda:0")
+        elif part == "cpu" or part.startswith("cuda:"):
+            out.append(part)
+        else:
+            raise MedhubError(f'--device "{spec}": expected cpu, cuda, cuda:N or a comma-separated list like cuda:0,1')
+    if not out:
+        raise MedhubError("--device is empty: use cpu, cuda or cuda:0,1")
+    return out
