@@ -11,8 +11,8 @@ from medhub.core.metrics import score_predictions
 from medhub.core.metrics.classification import (
     binary_auc,
     quadratic_weighted_kappa,
-    weighted_log_loss,
 )
+from medhub.plugins.datasets.rsna import weighted_log_loss
 
 
 def onehot_scores(pred, k):

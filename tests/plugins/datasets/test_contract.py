@@ -125,8 +125,8 @@ def test_the_card_holds_copies_and_leaves_unset_source_fields_out():
     card = dataset_to_card(info)
     assert set(card) == {"card", "id", "title", "task", "dims", "layout", "modality", "labels", "sources", "license",
                          "citation", "homepage", "access", "aliases", "metrics", "ranking_metric",
-                         "ranking_direction", "preprocessing", "instructions", "version", "layout_options",
-                         "description"}
+                         "ranking_direction", "preprocessing", "protocol", "instructions", "version",
+                         "layout_options", "description"}
     assert card["sources"] == [{"url": info.sources[0].url, "filename": info.sources[0].filename,
                                 "md5": info.sources[0].md5, "extract": True}]
     card["labels"]["9"] = "changed"
