@@ -223,7 +223,7 @@ def score_pairs(pairs: Sequence[Pair], protocol: Any, quiet: bool = True) -> dic
             "protocol": protocol.summary()}
 
 
-def _no_match(pred_dir: Path, preds: dict[str, Path], expected: Sequence[str], where: str) -> MedhubError:
+def no_match_error(pred_dir: Path, preds: dict[str, Path], expected: Sequence[str], where: str) -> MedhubError:
     """The error for a prediction folder none of whose files matches a reference case."""
     example = ", ".join(expected[:3]) + (", ..." if len(expected) > 3 else "")
     found = (f"it holds {len(preds)} label map(s) of other case ids (e.g. "
@@ -258,7 +258,7 @@ def evaluate_folders(pred_dir: Path, ref_dir: Path, labels: Sequence[int] | None
         raise MedhubError(f"--ref {ref_dir}: no label maps ({', '.join(SUFFIXES)}) in this folder")
     common = sorted(set(preds) & set(refs))
     if not common:
-        raise _no_match(pred_dir, preds, [refs[c].name for c in sorted(refs)], f"--ref {ref_dir}")
+        raise no_match_error(pred_dir, preds, [refs[c].name for c in sorted(refs)], f"--ref {ref_dir}")
     wanted = [int(v) for v in labels] if labels else None
     pairs, problems = read_pairs([(c, preds[c], refs[c]) for c in common], quiet)
     found_ref = {int(v) for pair in pairs for v in np.unique(pair.ref)}  # background included

@@ -172,7 +172,7 @@ class Protocol:
 
     def to_json(self) -> dict[str, Any]:
         """Every rule as plain JSON values (``hub info ID --json``): the card form plus ``declared``."""
-        same = len({r.metrics for r in self.regions}) <= 1
+        same = all(r.metrics == self.regions[0].metrics for r in self.regions)
         metrics: Any = ([m.to_json() for m in self.regions[0].metrics] if same and self.regions else
                         {r.name: [m.to_json() for m in r.metrics] for r in self.regions})
         tolerances = {r.tolerance for r in self.regions}
@@ -451,10 +451,68 @@ def protocol_of(info: Any, nsd_tolerance: float = 1.0) -> Protocol:
     """The dataset's protocol: its declared ``protocol`` parsed (:func:`parse_protocol`), or the default one;
     ``.id`` / ``.version`` identify it in a record. ``nsd_tolerance`` (a run's ``nsd_tolerance``) applies to
     the regions whose tolerance the protocol does not fix. Metric ids are checked against the registry."""
+    if info.task != "segmentation":
+        if info.protocol:
+            raise MedhubError(f'dataset "{info.id}": protocol: only a segmentation dataset declares a protocol; a '
+                              f"{info.task} dataset is scored by its metrics ({', '.join(info.metrics) or 'accuracy'})")
+        return dataset_level_protocol(info)
     protocol = parse_protocol(info.protocol, info, nsd_tolerance) if info.protocol else \
         default_protocol(info, nsd_tolerance)
     metric_functions(protocol)
     return protocol
+
+
+def dataset_level_protocol(info: Any) -> Protocol:
+    """The protocol of a classification or regression dataset: no regions (its metrics score all cases at once,
+    :func:`medhub.core.metrics.score_predictions`), ranked by ``ranking_metric``."""
+    rank = info.ranking_metric or (info.metrics[0] if info.metrics else "accuracy")
+    return Protocol(id=DEFAULT_ID, version="1", source="medhub (dataset-level metrics of the card)", regions=(),
+                    ranking=Ranking(rank, (rank,)), dataset=info.id)
+
+
+def describe(protocol: Protocol) -> list[tuple[str, str]]:
+    """``[(rule, text)]`` lines of ``hub info``: the protocol's id, source and every rule, in words."""
+    def values(v: float) -> str:
+        return str(_json_number(v)) if not math.isfinite(v) else f"{v:.10g}"
+
+    lines = [("protocol", f"{protocol.id} {protocol.version}" + ("" if protocol.declared else " (medhub's default)")),
+             ("source", protocol.source)]
+    if not protocol.regions:
+        return lines + [("ranking", protocol.ranking.name)]
+    lines.append(("regions", "; ".join(f"{r.name} = {'+'.join(map(str, r.values))}" for r in protocol.regions)))
+    groups: list[tuple[tuple[MetricSpec, ...], list[str]]] = []  # specs hold dicts: grouped by equality
+    for region in protocol.regions:
+        group = next((g for g in groups if g[0] == region.metrics), None)
+        if group is None:
+            groups.append((region.metrics, [region.name]))
+        else:
+            group[1].append(region.name)
+    for specs, names in groups:
+        text = ", ".join(_spec_text(m) for m in specs)
+        lines.append(("metrics", text if len(groups) == 1 else f"{', '.join(names)}: {text}"))
+    lines.append(("surface", protocol.surface))
+    tolerances = dict.fromkeys(r.tolerance for r in protocol.regions)
+    lines.append(("tolerance", "; ".join(f"{t:g} mm" + ("" if len(tolerances) == 1 else " (" + ", ".join(
+        r.name for r in protocol.regions if r.tolerance == t) + ")") for t in tolerances) + " (NSD tolerance)"))
+    cases = {"both_empty": "both empty", "reference_empty": "only the reference empty",
+             "prediction_empty": "only the prediction empty"}
+    empty = "; ".join(f"{m}: " + ", ".join(f"{cases[c]} {values(v)}" for c, v in rules.items())
+                      for m, rules in protocol.empty.items())
+    lines.append(("empty masks", empty or "the metrics' own values (docs/metrics.md)"))
+    lines.append(("scoring", "whole case" if protocol.scoring == "whole" else
+                  f"each slice along axis {protocol.slice_axis}, then the mean over the case's slices"))
+    nan = {"skip": "NaN left out", "value": "NaN counts (the mean becomes NaN)", "error": "NaN is an error"}
+    lines.append(("aggregation", f"mean over cases; {nan[protocol.nan]}; inf enters the mean"))
+    lines.append(("ranking", protocol.ranking.name if protocol.ranking.terms == (protocol.ranking.name,) else
+                  f"{protocol.ranking.name} = mean of {', '.join(protocol.ranking.terms)}"))
+    return lines + ([("notes", protocol.notes)] if protocol.notes else [])
+
+
+def _spec_text(spec: MetricSpec) -> str:
+    extra = [f"{k}={v}" for k, v in spec.options.items()] + ([f"relative to {spec.relative_to}'s reference volume"]
+                                                            if spec.relative_to else [])
+    head = spec.name if spec.name == default_name(spec.metric) else f"{spec.name} ({spec.metric})"
+    return head + (f" [{'; '.join(extra)}]" if extra else "")
 
 
 # ---------------------------------------------------------------------------------------------- scoring

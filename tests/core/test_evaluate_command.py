@@ -213,6 +213,7 @@ def write_case(tmp_path, name, label, prediction):
 
 def test_run_mode_warns_for_values_neither_in_the_reference_nor_in_the_card(tmp_path, capsys):
     from medhub.core.inference.evaluate import score_segmentation_manifest
+    from medhub.core.metrics.protocol import protocol_of
     from medhub.core.plugin_manager import get_registry
 
     info = get_registry().dataset("synthetic/spheres")  # card labels 0, 1, 2
@@ -223,7 +224,7 @@ def test_run_mode_warns_for_values_neither_in_the_reference_nor_in_the_card(tmp_
     pairs = [write_case(tmp_path, "c1", only_one, cube()),  # 2: not in this reference, but a card label
              write_case(tmp_path, "c2", cube(), odd)]
     manifest = {"out": str(tmp_path / "pred"), "out_channels": 3, "cases": [entry for _, entry in pairs]}
-    result = score_segmentation_manifest(manifest, [case for case, _ in pairs], info, ["dice"], None, 1.0)
+    result = score_segmentation_manifest(manifest, [case for case, _ in pairs], info, protocol_of(info))
     err = capsys.readouterr().err
     assert result["non_label_values"] == {"c2": {"values": [5], "share": 0.002}}
     assert 'warning: case "c2"' in err and "value(s) 5 " in err and '"c1"' not in err
@@ -234,6 +235,7 @@ def test_run_mode_refuses_an_image_where_a_label_map_was_expected(tmp_path, caps
     import pytest
     from medhub.core.errors import MedhubError
     from medhub.core.inference.evaluate import score_segmentation_manifest
+    from medhub.core.metrics.protocol import protocol_of
     from medhub.core.plugin_manager import get_registry
 
     info = get_registry().dataset("synthetic/spheres")
@@ -241,6 +243,6 @@ def test_run_mode_refuses_an_image_where_a_label_map_was_expected(tmp_path, caps
     case, entry = write_case(tmp_path, "c1", cube(), image)
     manifest = {"out": str(tmp_path / "pred"), "out_channels": 3, "cases": [entry]}
     with pytest.raises(MedhubError) as caught:
-        score_segmentation_manifest(manifest, [case], info, ["dice"], None, 1.0)
+        score_segmentation_manifest(manifest, [case], info, protocol_of(info))
     assert 'case "c1"' in str(caught.value) and "looks like an image, not a label map" in str(caught.value)
     assert capsys.readouterr().out == ""
