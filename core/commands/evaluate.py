@@ -128,9 +128,9 @@ def evaluate(args: argparse.Namespace, quiet: bool) -> dict:
                                     seed=args.seed, metrics=metrics, labels=labels, nsd_tolerance=args.nsd_tolerance,
                                     surface=args.surface, quiet=quiet)
     if args.dataset is not None:
-        raise MedhubError(f"--dataset {args.dataset} needs the predictions or the run to score: hub evaluate --dataset "
-                          f"{args.dataset} --pred DIR, or hub evaluate --dataset {args.dataset} --split val RUN_ID "
-                          "(list runs with: hub leaderboard)")
+        raise MedhubError(f"--dataset {args.dataset} needs the run to score, or the predictions: hub evaluate --dataset "
+                          f"{args.dataset} --split val RUN_ID (list runs with: hub leaderboard), or hub evaluate "
+                          f"--dataset {args.dataset} --pred DIR")
     if args.pred is None or args.ref is None:
         raise MedhubError("hub evaluate needs --pred DIR and --ref DIR (folders of label maps named by case id), "
                           "--dataset ID --pred DIR, or a run: hub evaluate --dataset ID --split val RUN_ID")
