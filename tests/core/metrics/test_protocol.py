@@ -194,6 +194,17 @@ def test_emidec_relabelled_infarct_keeps_a_perfect_myocardium():
     assert old[2]["dice"] == pytest.approx(2 * 11 / (11 + 16))  # label 2 alone, as medhub scored before
 
 
+def test_emidec_hausdorff_uses_each_axis_spacing_where_main_py_swaps_them():
+    ref = np.zeros((6, 6, 2), np.int64)
+    ref[1:5, 1:5, 0] = 2  # myocardium on the first slice only
+    pred = np.roll(ref, 1, axis=2)  # predicted one slice (10 mm) higher
+    row = rows_by_region(score_case(pred, ref, SPACING_EMIDEC, protocol_of(get_registry().dataset("emidec")), "P"))
+    myo_pred, myo_ref = pred == 2, ref == 2
+    # main.py: SimpleITK's (x, y, z) spacing on the (z, y, x) array, i.e. each axis scaled by the reversed spacing
+    official = PER_CASE["hd"](myo_pred, myo_ref, SPACING_EMIDEC[::-1])
+    assert (row["myocardium"]["hd"], official) == (pytest.approx(10.0), pytest.approx(1.25))
+
+
 def test_emidec_normal_case_without_infarct_scores_dice_1():
     ref = emidec_case(infarct=False)
     rows = rows_by_region(score_case(ref, ref, SPACING_EMIDEC, protocol_of(get_registry().dataset("emidec")), "N"))
