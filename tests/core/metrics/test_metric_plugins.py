@@ -110,3 +110,19 @@ def test_a_plugin_dataset_metric_is_computed_by_its_fn(metrics_plugin):
     assert got == {"accuracy": 0.75, "myorg/top_class_share": 0.5}
     with pytest.raises(MedhubError, match='metric "myorg/volume_ratio" does not apply to these predictions'):
         score_predictions(["myorg/volume_ratio"], np.array([0, 1]), scores[:2])
+
+
+def test_built_in_metrics_are_computed_by_their_registered_fn_too(monkeypatch):
+    from medhub.core.metrics import score_predictions, segmentation_scores
+    from medhub.core.plugin_manager import get_registry
+
+    registry = get_registry()
+    seen = []
+    monkeypatch.setattr(registry.metric("dice"), "fn", lambda pred, ref, spacing, **options: seen.append(
+        sorted(options)) or 0.25)
+    monkeypatch.setattr(registry.metric("accuracy"), "fn", lambda y_true, y_score, **options: 0.5)
+    ref = np.zeros((4, 4), np.int64)
+    ref[:2] = 1
+    assert segmentation_scores(ref, ref, [1], (1.0, 1.0), ("dice",)) == [{"label": 1, "dice": 0.25}]
+    assert seen == [["cache", "surface", "tolerance"]]
+    assert score_predictions(["acc"], np.array([0, 1]), np.eye(2)) == {"accuracy": 0.5}
