@@ -20,8 +20,8 @@ REQUIRED = ("card", "id", "title", "task", "dims", "layout")
 
 OPTIONAL = (
     "modality", "labels", "sources", "license", "citation", "homepage", "access", "aliases", "metrics",
-    "ranking_metric", "ranking_direction", "preprocessing", "instructions", "version", "layout_options",
-    "description",
+    "ranking_metric", "ranking_direction", "preprocessing", "protocol", "instructions", "version",
+    "layout_options", "description",
 )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
-from medhub.core.errors import MedhubError, UnknownIdError
+from medhub.core.errors import MedhubError, UnknownIdError, closest
 from medhub.core.ids import check_alias, check_file_name, check_registry_id
 
 TASKS = ("segmentation", "classification", "regression")
@@ -27,6 +27,9 @@ DIGEST_HEX_DIGITS = {"md5": 32, "sha256": 64}
 LABEL_VALUE = re.compile(r"[0-9]+\Z")
 DATASET_TEXT_FIELDS = ("title", "layout", "license", "citation", "homepage", "instructions", "version",
                        "description", "ranking_metric", "plugin")
+# The keys of a dataset's evaluation protocol (``DatasetInfo.protocol``); medhub.core.metrics.protocol reads them.
+PROTOCOL_KEYS = ("id", "version", "source", "regions", "metrics", "surface", "tolerance", "empty", "scoring",
+                 "slice_axis", "aggregation", "ranking", "notes")
 
 
 class DuplicateIdError(MedhubError):
@@ -80,6 +83,17 @@ def require_text_mapping(value: object, name: str, owner: str, keys: re.Pattern[
             raise MedhubError(f'{owner}: "{name}" key {got(key)} must be a label value in digits ("0", "1", ...)')
         if not isinstance(item, str):
             raise MedhubError(f'{owner}: "{name}.{key}" must be a string, got {got(item)}')
+
+
+def require_protocol_keys(value: object, owner: str) -> None:
+    """A MedhubError unless ``value`` is a mapping whose keys are :data:`PROTOCOL_KEYS` (each value is checked by
+    :func:`medhub.core.metrics.protocol.parse_protocol`, which the core layer cannot import)."""
+    require_mapping(value, "protocol", owner)
+    for key in value:  # type: ignore[union-attr]
+        if key not in PROTOCOL_KEYS:
+            near = closest(key, PROTOCOL_KEYS, n=1)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            raise MedhubError(f'{owner}: "protocol" has unknown key {got(key)}{hint}; known: {", ".join(PROTOCOL_KEYS)}')
 
 
 def require_ref(value: object, name: str, owner: str, optional: bool = False) -> None:
@@ -243,6 +257,16 @@ class DatasetInfo:
             ``"channels"``, ``"resize"``, or a training budget (``"epochs"``). ``"regions"`` (``{"ET": [4],
             "TC": [1, 4]}``) scores unions of labels instead of single labels. Keys that are not run keys are
             ignored. Default ``{}``.
+        protocol (dict[str, Any]): the challenge's evaluation protocol, as data: ``id`` and ``version``, its
+            ``source`` (paper, page or evaluation repository), ``regions`` (name -> label values), ``metrics``
+            (ids, for every region or per region), ``surface`` (``"voxels"`` / ``"elements"``), ``tolerance``
+            (NSD, mm; one number or per region), ``empty`` (per metric, the values when both masks / only the
+            reference / only the prediction are empty), ``scoring`` (``"whole"`` or ``"slices"``),
+            ``aggregation`` (``{"nan": "skip" | "value" | "error"}``), ``ranking`` (an aggregate such as
+            ``"dice/ET"``, or ``{"name": ..., "mean": [...]}``) and ``notes``. Default ``{}``: medhub's default
+            protocol (each label or ``regions`` alone, ``metrics``, raw empty-mask values, NaN skipped).
+            ``register`` checks the keys; every value is checked when the protocol is read
+            (:func:`medhub.core.metrics.protocol.protocol_of`, docs/metrics.md "Evaluation protocols").
         instructions (str): the steps to get data medhub cannot fetch itself, printed by ``hub download``
             (mention ``hub download ID --file PATH`` and medhub also lists the expected files and checksums).
             Default ``""``.
@@ -293,6 +317,7 @@ class DatasetInfo:
     ranking_metric: str = ""
     ranking_direction: str = "max"
     preprocessing: dict[str, Any] = field(default_factory=dict)
+    protocol: dict[str, Any] = field(default_factory=dict)
     instructions: str = ""
     version: str = "1"
     generator: Callable[..., Any] | str | None = None
@@ -318,6 +343,7 @@ class DatasetInfo:
         require_text_mapping(self.labels, "labels", owner, keys=LABEL_VALUE)
         require_texts(self.metrics, "metrics", owner)
         require_mapping(self.preprocessing, "preprocessing", owner)
+        require_protocol_keys(self.protocol, owner)
         require_mapping(self.layout_options, "layout_options", owner)
         require_ref(self.generator, "generator", owner, optional=True)
         self.validate_sources(owner)
@@ -532,10 +558,17 @@ class MetricInfo:
             ``hub evaluate --metrics`` and ``hub leaderboard --metric`` name. A per-label or per-region value is
             reported as ``<id>/<label>`` (``dice/1``, ``dice/ET``) and ranks in the metric's direction.
         fn (Callable | str): the function that computes it, or its ``"package.module:function"`` (imported when
-            used). The built-in metrics name ``segmentation_scores`` / ``score_predictions`` of
-            :mod:`medhub.core.metrics`, which compute them by id; this release scores only the ids those two
-            functions know, so a new id registered with its own ``fn`` is listed (``hub plugins``) and ranks
-            in its direction, but runs do not compute it yet.
+            first used). Every score medhub computes calls it: the runner, ``hub evaluate`` (``--metrics ID``)
+            and a dataset's evaluation protocol, for built-in and third-party metrics alike. A ``per_case``
+            metric is ``fn(pred, ref, spacing, **options) -> float``: ``pred`` and ``ref`` are boolean NumPy
+            masks of one shape in the reference's voxel order, ``spacing`` the voxel size in mm per axis in that
+            order; ``options`` are ``surface`` (``"voxels"`` / ``"elements"``), ``tolerance`` (mm), ``cache``
+            (a dict shared by the metrics of one mask pair, e.g. for one distance computation) and the
+            protocol's options for the metric; a function ignores the options it does not use (take
+            ``**options``). A ``dataset`` metric is ``fn(y_true, y_score, **options) -> float`` on all cases at
+            once (``y_true``: class indices, 0/1 rows for multi-label, or floats; ``y_score``: probabilities
+            N x K, or N predicted values for regression); it raises :class:`MedhubError` for predictions it
+            does not apply to.
         task (str): ``"segmentation"``, ``"classification"`` or ``"regression"``: which predictions it scores.
         direction (str): ``"max"`` (higher is better) or ``"min"`` (lower is better): how ``hub leaderboard
             --metric`` ranks by it and how ``hub plugins`` shows it.
@@ -547,9 +580,15 @@ class MetricInfo:
 
     Example:
         >>> from medhub import MetricInfo
-        >>> dice = MetricInfo(id="myorg/dice", fn="medhub.core.metrics.segmentation:segmentation_scores",
-        ...                   task="segmentation", direction="max", description="Dice coefficient")
-        >>> dice.validate()  # what register() checks; None when valid
+        >>> import numpy as np
+        >>> def volume_ratio(pred, ref, spacing, **options):
+        ...     return float(pred.sum() / ref.sum())
+        >>> ratio = MetricInfo(id="myorg/volume_ratio", fn=volume_ratio, task="segmentation", direction="max",
+        ...                    description="predicted over reference volume")
+        >>> ratio.validate()  # what register() checks; None when valid
+        >>> ref = np.zeros((4, 4), bool); ref[:2] = True
+        >>> ratio.compute(ref[::-1] | ref, ref, (1.0, 1.0))
+        2.0
         >>> MetricInfo(id="myorg/err", fn="mypkg.metrics:err", task="regression", direction="lower").validate()
         Traceback (most recent call last):
         medhub.core.errors.MedhubError: metric "myorg/err": "direction" must be one of max, min, got 'lower'
@@ -576,6 +615,10 @@ class MetricInfo:
         require_ref(self.fn, "fn", owner)
         for name in ("description", "plugin"):
             require_text(getattr(self, name), name, owner)
+
+    def compute(self, *args: Any, **options: Any) -> Any:
+        """Call ``fn`` (imported on first use) with ``args`` and ``options``; what it returns, unchanged."""
+        return resolve_ref(self.fn)(*args, **options)
 
     def to_json(self) -> dict[str, Any]:
         """The entry as plain JSON values, ``fn`` as its ``"module:function"`` name."""

@@ -1,28 +1,36 @@
 """Dataset-level metrics for classification (multi-class and multi-label) and regression, in NumPy.
 
+Each registered dataset metric is a function ``fn(y_true, y_score, **options) -> float`` on all cases at once
+(the contract of ``MetricInfo.fn`` for ``kind="dataset"``): multi-class ``y_true`` (N,) class indices with
+``y_score`` (N, K) probabilities; multi-label ``y_true`` (N, K) of 0/1 with ``y_score`` (N, K) sigmoid
+probabilities; regression ``y_true`` and ``y_score`` (N,) floats. A function raises :class:`MedhubError`
+for predictions it does not apply to. :func:`score_predictions` calls the registered fn of each id.
+
 Conventions (each agrees with scikit-learn's function of the same name on the cases it defines):
-- ``accuracy``: share of exact matches (multi-label: every label right).
+- ``accuracy``: share of exact matches (multi-label: every label right at threshold 0.5).
 - ``balanced_accuracy``: mean recall over the classes present in ``y_true``.
 - ``auc``: ROC AUC from the Mann-Whitney U statistic with average ranks for ties; binary = class 1's
   score; multi-class = macro mean of one-vs-rest AUCs; multi-label = macro mean of per-label AUCs (also
-  reported per label as ``auc/<k>``). A class without positives or negatives has no AUC and is left out.
+  reported per label as ``auc/<k>`` by :func:`score_predictions`). A class without positives or negatives has
+  no AUC and is left out.
 - ``f1``: binary = F1 of class 1; multi-class = macro mean over the classes in ``y_true`` or the prediction
   (a class with no true and no predicted case is not counted); an F1 with zero precision and recall is 0.
-- ``qwk``: Cohen's kappa with quadratic weights over the class range of ``y_score``'s columns.
-- ``weighted_log_loss``: the RSNA intracranial-haemorrhage metric — per-label binary log loss (probabilities
-  clipped to [1e-15, 1 - 1e-15]) averaged with weights (default 2 for the last, "any", label of six, 1 else).
+- ``qwk``: Cohen's kappa with quadratic weights over the K classes of the task (``y_score``'s columns; PANDA:
+  the six ISUP grades), so a grade absent from both reference and prediction keeps the distance between the
+  others (scikit-learn's ``cohen_kappa_score(..., weights="quadratic", labels=range(K))``); 1 when no
+  disagreement is possible (every case in one class).
 - ``mae`` / ``rmse``: regression errors.
+
+RSNA ICH's ``weighted_log_loss`` is registered by the RSNA dataset plugin (``medhub.plugins.datasets.rsna``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from medhub.core.errors import MedhubError
-
-EPS = 1e-15
-
 
 def binary_auc(y_true: np.ndarray, score: np.ndarray) -> float:
     """ROC AUC of one binary problem (NaN without both positives and negatives)."""
@@ -77,49 +85,106 @@ def quadratic_weighted_kappa(y_true: np.ndarray, y_pred: np.ndarray, n_classes: 
     return float(1.0 - (weights * observed).sum() / denom) if denom else 1.0
 
 
-def weighted_log_loss(y_true: np.ndarray, prob: np.ndarray, weights: Sequence[float] | None = None) -> float:
-    """Weighted mean over labels of the per-label binary log loss (RSNA ICH's competition metric)."""
-    k = prob.shape[1]
-    if weights is None:
-        weights = [1.0] * (k - 1) + [2.0] if k == 6 else [1.0] * k
-    w = np.asarray(weights, dtype=np.float64)
-    p = np.clip(prob.astype(np.float64), EPS, 1 - EPS)
-    per_label = -(y_true * np.log(p) + (1 - y_true) * np.log(1 - p)).mean(axis=0)
-    return float((per_label * w).sum() / w.sum())
+def _kind(y_true: np.ndarray, y_score: np.ndarray) -> str:
+    """``"regression"`` (1-D scores), ``"multilabel"`` (2-D targets) or ``"multiclass"`` (probabilities N x K)."""
+    if y_score.ndim == 1:
+        return "regression"
+    return "multilabel" if y_true.ndim == 2 else "multiclass"
+
+
+def _require(metric: str, y_true: Any, y_score: Any, kinds: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, str]:
+    """The arrays and their kind, or an error saying which predictions ``metric`` applies to."""
+    y_true, y_score = np.asarray(y_true), np.asarray(y_score)
+    kind = _kind(y_true, y_score)
+    if kind not in kinds:
+        raise MedhubError(f'metric "{metric}" does not apply to these predictions ({kind}); it scores '
+                          f"{' or '.join(kinds)} predictions")
+    return y_true, y_score, kind
+
+
+def accuracy_metric(y_true: Any, y_score: Any, **options: Any) -> float:
+    """Share of exactly right predictions: argmax of the probabilities; multi-label: every label at 0.5."""
+    y_true, y_score, kind = _require("accuracy", y_true, y_score, ("multiclass", "multilabel"))
+    if kind == "multilabel":
+        return accuracy(y_true, (y_score >= 0.5).astype(int))
+    return accuracy(y_true.astype(int), y_score.argmax(1))
+
+
+def balanced_accuracy_metric(y_true: Any, y_score: Any, **options: Any) -> float:
+    """Mean per-class recall over the classes present in ``y_true`` (argmax predictions)."""
+    y_true, y_score, _ = _require("balanced_accuracy", y_true, y_score, ("multiclass",))
+    return balanced_accuracy(y_true.astype(int), y_score.argmax(1))
+
+
+def per_label_auc(y_true: Any, y_score: Any) -> list[float]:
+    """The AUC of each label of multi-label predictions (NaN for a label without positives or negatives)."""
+    y_true, y_score = np.asarray(y_true), np.asarray(y_score)
+    return [binary_auc(y_true[:, k], y_score[:, k]) for k in range(y_true.shape[1])]
+
+
+def auc_metric(y_true: Any, y_score: Any, **options: Any) -> float:
+    """ROC AUC: class 1 (binary), macro one-vs-rest (multi-class), macro over labels (multi-label)."""
+    y_true, y_score, kind = _require("auc", y_true, y_score, ("multiclass", "multilabel"))
+    if kind == "multilabel":
+        return _nanmean(per_label_auc(y_true, y_score))
+    y_true = y_true.astype(int)
+    if y_score.shape[1] == 2:
+        return binary_auc(y_true == 1, y_score[:, 1])
+    return _nanmean([binary_auc(y_true == c, y_score[:, c]) for c in range(y_score.shape[1])])
+
+
+def f1_metric(y_true: Any, y_score: Any, **options: Any) -> float:
+    """F1 of class 1 (binary) or macro F1 (multi-class) of the argmax predictions."""
+    y_true, y_score, _ = _require("f1", y_true, y_score, ("multiclass",))
+    return f1(y_true.astype(int), y_score.argmax(1), y_score.shape[1])
+
+
+def qwk_metric(y_true: Any, y_score: Any, **options: Any) -> float:
+    """Quadratic weighted kappa of the argmax predictions over the K classes of ``y_score``'s columns."""
+    y_true, y_score, _ = _require("qwk", y_true, y_score, ("multiclass",))
+    return quadratic_weighted_kappa(y_true.astype(int), y_score.argmax(1), y_score.shape[1])
+
+
+def mae_metric(y_true: Any, y_score: Any, **options: Any) -> float:
+    """Mean absolute error of regression predictions."""
+    y_true, y_score, _ = _require("mae", y_true, y_score, ("regression",))
+    return float(np.abs(y_score.astype(np.float64) - y_true.astype(np.float64)).mean())
+
+
+def rmse_metric(y_true: Any, y_score: Any, **options: Any) -> float:
+    """Root mean squared error of regression predictions."""
+    y_true, y_score, _ = _require("rmse", y_true, y_score, ("regression",))
+    return float(np.sqrt(((y_score.astype(np.float64) - y_true.astype(np.float64)) ** 2).mean()))
 
 
 def score_predictions(metric_ids: Sequence[str], y_true: np.ndarray, y_score: np.ndarray) -> dict[str, float]:
-    """Dataset-level metrics of a classification (``y_score`` = probabilities) or regression run.
+    """Dataset-level metrics of a classification (``y_score`` = probabilities) or regression run, each computed
+    by its registered ``MetricInfo.fn`` (built-in or a plugin's; aliases resolve, the value goes under the id).
 
     Multi-class: ``y_true`` (N,) ints, ``y_score`` (N, K). Multi-label: ``y_true`` (N, K) 0/1 and
-    ``y_score`` (N, K) sigmoid probabilities. Regression: ``y_true`` and ``y_score`` (N,) floats.
+    ``y_score`` (N, K) sigmoid probabilities (``auc`` also reports ``auc/<k>`` per label). Regression:
+    ``y_true`` and ``y_score`` (N,) floats.
     """
+    from medhub.core.errors import UnknownIdError
+    from medhub.core.plugin_manager import get_registry
+
+    registry = get_registry()
     y_true, y_score = np.asarray(y_true), np.asarray(y_score)
     out: dict[str, float] = {}
-    if y_score.ndim == 1:  # regression
-        err = y_score.astype(np.float64) - y_true.astype(np.float64)
-        table = {"mae": lambda: float(np.abs(err).mean()), "rmse": lambda: float(np.sqrt((err ** 2).mean()))}
-    elif y_true.ndim == 2:  # multi-label
-        aucs = [binary_auc(y_true[:, k], y_score[:, k]) for k in range(y_true.shape[1])]
-        table = {"accuracy": lambda: accuracy(y_true, (y_score >= 0.5).astype(int)),
-                 "auc": lambda: _nanmean(aucs), "weighted_log_loss": lambda: weighted_log_loss(y_true, y_score)}
-        if "auc" in metric_ids:
-            out.update({f"auc/{k}": v for k, v in enumerate(aucs)})
-    else:
-        n_classes = y_score.shape[1]
-        y_true = y_true.astype(int)
-        y_pred = y_score.argmax(1)
-        table = {
-            "accuracy": lambda: accuracy(y_true, y_pred),
-            "balanced_accuracy": lambda: balanced_accuracy(y_true, y_pred),
-            "auc": lambda: (binary_auc(y_true == 1, y_score[:, 1]) if n_classes == 2 else
-                            _nanmean([binary_auc(y_true == c, y_score[:, c]) for c in range(n_classes)])),
-            "f1": lambda: f1(y_true, y_pred, n_classes),
-            "qwk": lambda: quadratic_weighted_kappa(y_true, y_pred, n_classes),
-        }
-    for metric in metric_ids:
-        metric = "qwk" if metric == "kappa" else metric
-        if metric not in table:
-            raise MedhubError(f'metric "{metric}" does not apply to these predictions; available: {", ".join(table)}')
-        out[metric] = table[metric]()
+    for metric_id in metric_ids:
+        try:
+            entry = registry.metric(metric_id)
+        except UnknownIdError as exc:
+            raise MedhubError(str(exc)) from None
+        if entry.kind != "dataset":
+            raise MedhubError(f'metric "{entry.id}" does not apply to these predictions: it scores one mask pair '
+                              "per case (a segmentation metric), not a whole set of class or value predictions")
+        value = entry.compute(y_true, y_score)
+        try:
+            out[entry.id] = float(value)
+        except (TypeError, ValueError):
+            raise MedhubError(f'metric "{entry.id}" (plugin "{entry.plugin}") returned {value!r}, not a number; a '
+                              "dataset metric returns a float") from None
+        if entry.id == "auc" and _kind(y_true, y_score) == "multilabel":
+            out.update({f"auc/{k}": v for k, v in enumerate(per_label_auc(y_true, y_score))})
     return out

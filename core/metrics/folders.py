@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,100 @@ def raise_problems(problems: Sequence[str]) -> None:
     raise MedhubError(head + "\n  ".join(listed))
 
 
+@dataclass
+class Pair:
+    """A prediction and its reference, read and checked: integer label maps on one grid, the reference's spacing."""
+
+    case: str
+    pred_path: Path
+    ref_path: Path
+    pred: np.ndarray
+    ref: np.ndarray
+    spacing: tuple[float, ...]
+
+
+def read_pair(case: str, pred_path: Path, ref_path: Path,
+              adapt: Callable[[Any, Any], Any] | None = None) -> tuple[Pair | None, list[str]]:
+    """Read one prediction / reference pair: ``(Pair, [])``, or ``(None, problems)`` when the prediction's shape
+    or voxel grid differs from the reference's or either file is not a one-channel integer label map.
+    ``adapt(pred_image, ref_image)`` may first bring the prediction to the reference's form (``hub predict``'s
+    W x H x 1 maps of 2D cases)."""
+    from medhub.core.io import read_image
+
+    ref = read_image(ref_path)
+    pred = read_image(pred_path)
+    pred = adapt(pred, ref) if adapt is not None else pred
+    if pred.spatial_shape != ref.spatial_shape:
+        return None, [f'case "{case}": prediction {pred_path} has shape {pred.spatial_shape}, reference {ref_path} '
+                      f"has {ref.spatial_shape}"]
+    if geometry_differs(pred, ref):
+        return None, [f'case "{case}": prediction {pred_path} is on another voxel grid than its reference '
+                      f"(prediction: {describe_geometry(pred)}; reference {ref_path}: {describe_geometry(ref)}); "
+                      "resample the prediction onto the reference grid (nearest-neighbour), or, if only its header "
+                      "is wrong, save it with the reference's affine"]
+    r, ref_problem = label_values(ref, case, "reference", ref_path)
+    p, pred_problem = label_values(pred, case, "prediction", pred_path)
+    if ref_problem or pred_problem:
+        return None, [m for m in (ref_problem, pred_problem) if m]
+    return Pair(case, Path(pred_path), Path(ref_path), p, r, tuple(float(v) for v in ref.spacing)), []
+
+
+def read_pairs(matched: Sequence[tuple[str, Path, Path]], quiet: bool = True,
+               adapt: Callable[[Any, Any], Any] | None = None) -> tuple[list[Pair], list[str]]:
+    """:func:`read_pair` of every ``(case, prediction, reference)``; the pairs read and every problem found."""
+    from tqdm.auto import tqdm
+
+    pairs, problems = [], []
+    for case, pred_path, ref_path in tqdm(matched, desc="read", unit="case", disable=quiet, leave=False):
+        pair, found = read_pair(case, pred_path, ref_path, adapt)
+        problems += found
+        pairs += [pair] if pair is not None else []
+    return pairs, problems
+
+
+def check_values(pairs: Sequence[Pair], known: Callable[[Pair], set[int]],
+                 problems: list[str]) -> dict[str, dict[str, Any]]:
+    """The :func:`non_label_values` findings of every pair (``known(pair)``: its labels); the error for all
+    ``problems`` (reading and image-like predictions) at once; the warnings printed on stderr."""
+    findings: dict[str, dict[str, Any]] = {}
+    for pair in pairs:
+        finding, problem = non_label_values(pair.case, pair.pred_path, pair.pred, known(pair))
+        problems += [problem] if problem else []
+        findings.update({pair.case: finding} if finding else {})
+    raise_problems(problems)
+    warn_non_label_values(findings)
+    return findings
+
+
+def score_pairs(pairs: Sequence[Pair], protocol: Any, quiet: bool = True) -> dict[str, Any]:
+    """Every pair scored under ``protocol`` (:func:`medhub.core.metrics.protocol.score_case`) and aggregated
+    (:func:`~medhub.core.metrics.protocol.aggregate_protocol`): ``{"metrics", "labels", "regions", "per_case",
+    "mean", "overall", "ranking", "protocol"}``, the table of ``hub evaluate``."""
+    from medhub.core.metrics.protocol import aggregate_protocol, score_case
+    from tqdm.auto import tqdm
+
+    rows: list[dict[str, Any]] = []
+    for pair in tqdm(pairs, desc="evaluate", unit="case", disable=quiet, leave=False):
+        rows += score_case(pair.pred, pair.ref, pair.spacing, protocol, pair.case)
+    agg = aggregate_protocol(rows, protocol) if rows else {}
+    names = protocol.metric_names()
+    return {"metrics": names, "labels": [r.label for r in protocol.regions],
+            "regions": {r.name: list(r.values) for r in protocol.regions}, "per_case": rows,
+            "mean": {r.name: agg.get(r.name, {}) for r in protocol.regions},
+            "overall": {m: agg.get(m) for m in names},
+            "ranking": {"name": protocol.ranking.name, "value": agg.get(protocol.ranking.name)},
+            "protocol": protocol.summary()}
+
+
+def no_match_error(pred_dir: Path, preds: dict[str, Path], expected: Sequence[str], where: str) -> MedhubError:
+    """The error for a prediction folder none of whose files matches a reference case."""
+    example = ", ".join(expected[:3]) + (", ..." if len(expected) > 3 else "")
+    found = (f"it holds {len(preds)} label map(s) of other case ids (e.g. "
+             f"{', '.join(preds[c].name for c in sorted(preds)[:3])})" if preds else "it holds no label maps")
+    return MedhubError(f"--pred {pred_dir}: no prediction matches a reference case; {found}. Name each "
+                       f"prediction like its reference in {where} ({len(expected)} case(s): {example})")
+
+
 def evaluate_folders(pred_dir: Path, ref_dir: Path, labels: Sequence[int] | None = None,
                      metrics: Sequence[str] = ("dice", "hd95", "nsd"), nsd_tolerance: float = 1.0,
                      quiet: bool = True, surface: str = "voxels") -> dict[str, Any]:
@@ -145,81 +240,38 @@ def evaluate_folders(pred_dir: Path, ref_dir: Path, labels: Sequence[int] | None
     A prediction must be a one-channel integer label map on its reference's voxel grid (same shape, spacing,
     origin and direction, within float noise); otherwise the call fails with one error listing every such
     case. Distances use the reference's spacing. ``labels`` default: every non-zero value found in the
-    references. Missing predictions are left out of the means: ``n_reference``, ``n_scored`` and
+    references. ``metrics``: registered per-case metric ids (a plugin's too), each computed by its
+    ``MetricInfo.fn``. Missing predictions are left out of the means: ``n_reference``, ``n_scored`` and
     ``n_missing`` count the cases. Requested labels found in no reference and no prediction are listed in
     ``absent_labels`` (their scores are NaN). A prediction holding values that are not labels (the values of
     every reference, the ``labels`` asked for, and background 0) gets a warning on stderr and is listed in
     ``non_label_values``; one where most voxels hold such values (an image, not a label map) is an error.
     ``surface``: the surface definition of the distance metrics (``"voxels"`` or ``"elements"``).
     """
-    from medhub.core.io import read_image
-    from medhub.core.metrics.segmentation import aggregate, segmentation_scores
-    from tqdm.auto import tqdm
+    from medhub.core.metrics.protocol import labels_protocol, metric_functions
 
     nsd_tolerance = check_nsd_tolerance(nsd_tolerance)
     check_surface(surface)
+    metric_functions(labels_protocol([1], tuple(metrics)))  # unknown metric ids fail before any file is read
     preds, refs = case_files(pred_dir, "--pred"), case_files(ref_dir, "--ref")
     if not refs:
         raise MedhubError(f"--ref {ref_dir}: no label maps ({', '.join(SUFFIXES)}) in this folder")
     common = sorted(set(preds) & set(refs))
     if not common:
-        names = [refs[c].name for c in sorted(refs)]
-        example = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
-        found = (f"it holds {len(preds)} label map(s) of other case ids (e.g. "
-                 f"{', '.join(preds[c].name for c in sorted(preds)[:3])})" if preds else "it holds no label maps")
-        raise MedhubError(f"--pred {pred_dir}: no prediction matches a reference case; {found}. Name each "
-                          f"prediction like its reference in --ref {ref_dir} ({len(refs)} case(s): {example})")
+        raise no_match_error(pred_dir, preds, [refs[c].name for c in sorted(refs)], f"--ref {ref_dir}")
     wanted = [int(v) for v in labels] if labels else None
-    loaded, problems = [], []
-    found_ref: set[int] = set()  # every value of every reference, background included
-    present: set[int] = set()
-    for case in tqdm(common, desc="read", unit="case", disable=quiet, leave=False):
-        ref = read_image(refs[case])
-        pred = read_image(preds[case])
-        if pred.spatial_shape != ref.spatial_shape:
-            problems.append(f'case "{case}": prediction {preds[case]} has shape {pred.spatial_shape}, '
-                            f"reference {refs[case]} has {ref.spatial_shape}")
-            continue
-        if geometry_differs(pred, ref):
-            problems.append(f'case "{case}": prediction {preds[case]} is on another voxel grid than its reference '
-                            f"(prediction: {describe_geometry(pred)}; reference {refs[case]}: "
-                            f"{describe_geometry(ref)}); resample the prediction onto the reference grid "
-                            "(nearest-neighbour), or, if only its header is wrong, save it with the reference's "
-                            "affine")
-            continue
-        r, ref_problem = label_values(ref, case, "reference", refs[case])
-        p, pred_problem = label_values(pred, case, "prediction", preds[case])
-        if ref_problem or pred_problem:
-            problems += [m for m in (ref_problem, pred_problem) if m]
-            continue
-        found_ref |= {int(v) for v in np.unique(r)}
-        if wanted is not None:
-            present |= {v for v in set(wanted) - present if (r == v).any() or (p == v).any()}
-        loaded.append((case, p, r, ref.spacing))
-    findings: dict[str, dict[str, Any]] = {}
-    for case, p, _, _ in loaded:
-        finding, problem = non_label_values(case, preds[case], p, found_ref | set(wanted or ()))
-        problems += [problem] if problem else []
-        findings.update({case: finding} if finding else {})
-    raise_problems(problems)
-    warn_non_label_values(findings)
+    pairs, problems = read_pairs([(c, preds[c], refs[c]) for c in common], quiet)
+    found_ref = {int(v) for pair in pairs for v in np.unique(pair.ref)}  # background included
+    findings = check_values(pairs, lambda pair: found_ref | set(wanted or ()), problems)
     found_ref.discard(0)
     if wanted is None and not found_ref:
         raise MedhubError(f"--ref {ref_dir}: every reference is empty (no non-zero label); give the labels to "
                           "score with --labels, e.g. --labels 1")
     use = wanted if wanted is not None else sorted(found_ref)
-    rows = []
-    for case, p, r, spacing in tqdm(loaded, desc="evaluate", unit="case", disable=quiet, leave=False):
-        rows += [{"case": case, **row} for row in segmentation_scores(p, r, use, spacing, tuple(metrics),
-                                                                       nsd_tolerance, surface)]
-    agg = aggregate(rows, tuple(metrics)) if rows else {}
+    present = {v for v in use for pair in pairs if (pair.ref == v).any() or (pair.pred == v).any()}
+    result = score_pairs(pairs, labels_protocol(use, tuple(metrics), nsd_tolerance, surface), quiet)
     missing = sorted(set(refs) - set(preds))
-    return {
-        "metrics": list(metrics), "labels": use, "per_case": rows,
-        "mean": {str(label): agg.get(str(label), {}) for label in use},
-        "overall": {m: agg.get(m) for m in metrics},
-        "missing": missing, "extra": sorted(set(preds) - set(refs)),
-        "n_reference": len(refs), "n_scored": len(loaded), "n_missing": len(missing),
-        "absent_labels": [v for v in use if v not in present] if wanted is not None else [],
-        "non_label_values": non_label_summary(findings),
-    }
+    return {**result, "missing": missing, "extra": sorted(set(preds) - set(refs)),
+            "n_reference": len(refs), "n_scored": len(pairs), "n_missing": len(missing),
+            "absent_labels": [v for v in use if v not in present] if wanted is not None else [],
+            "non_label_values": non_label_summary(findings)}

@@ -36,7 +36,7 @@ import numpy as np
 from medhub.core.errors import MedhubError
 from medhub.core.metrics import surface as surfaces
 
-SEGMENTATION_METRICS = ("dice", "iou", "hd95", "hd", "assd", "nsd")
+SEGMENTATION_METRICS = ("dice", "iou", "hd95", "hd", "assd", "nsd", "volume_difference")
 DISTANCE_METRICS = ("hd95", "hd", "assd", "nsd")
 
 
@@ -111,10 +111,22 @@ def _distance_metric(summary: Callable[[Any], float], one_empty: float, pred: np
     return summary(distances)
 
 
+HD95_DIRECTIONS = ("max", "pooled")
+
+
 def hd95(pred: np.ndarray, ref: np.ndarray, spacing: Sequence[float], *, surface: str = "voxels",
-         cache: dict | None = None, **options: Any) -> float:
-    """95th-percentile Hausdorff distance (mm): max of the two directed 95th percentiles."""
-    return _distance_metric(lambda d: surfaces.hausdorff(d, 95.0), math.inf, pred, ref, spacing, surface, cache)
+         cache: dict | None = None, directions: str = "max", **options: Any) -> float:
+    """95th-percentile Hausdorff distance (mm).
+
+    ``directions="max"`` (default; MONAI, DeepMind): the larger of the two directed 95th percentiles;
+    ``"pooled"``: the 95th percentile of both directions' distances together (medpy's ``hd95``, as the BraTS
+    evaluation computes it)."""
+    if directions not in HD95_DIRECTIONS:
+        raise MedhubError(f'hd95 option directions "{directions}": choose "max" (the larger directed 95th '
+                          'percentile, as MONAI and DeepMind) or "pooled" (both directions together, as medpy)')
+    summary = ((lambda d: surfaces.hausdorff(d, 95.0)) if directions == "max" else
+               (lambda d: surfaces.pooled_hausdorff(d, 95.0)))
+    return _distance_metric(summary, math.inf, pred, ref, spacing, surface, cache)
 
 
 def hd(pred: np.ndarray, ref: np.ndarray, spacing: Sequence[float], *, surface: str = "voxels",
@@ -136,15 +148,17 @@ def nsd(pred: np.ndarray, ref: np.ndarray, spacing: Sequence[float], *, toleranc
     return _distance_metric(lambda d: surfaces.surface_dice(d, tol), 0.0, pred, ref, spacing, surface, cache)
 
 
+def volume_difference(pred: np.ndarray, ref: np.ndarray, spacing: Sequence[float], **options: Any) -> float:
+    """Absolute volume difference |V_P - V_R| in mm³ (voxel counts times the voxel volume; 0 when both are
+    empty). EMIDEC's "difference of the volumes"; divided by a region's reference volume through a protocol's
+    ``relative_to``."""
+    pred, ref, values = _mask_pair(pred, ref, spacing)
+    voxel = float(np.prod(values))
+    return abs(int(np.count_nonzero(pred)) - int(np.count_nonzero(ref))) * voxel
+
+
 PER_CASE: dict[str, Callable[..., float]] = {"dice": dice, "iou": iou, "hd95": hd95, "hd": hd, "assd": assd,
-                                             "nsd": nsd}
-
-
-def label_masks(labels: Sequence[int] | Mapping[str, Sequence[int]]) -> list[tuple[Any, list[int]]]:
-    """``[(name, values)]``: each int label on its own, or each region (name -> label values)."""
-    if isinstance(labels, Mapping):
-        return [(str(name), [int(v) for v in values]) for name, values in labels.items()]
-    return [(int(label), [int(label)]) for label in labels]
+                                             "nsd": nsd, "volume_difference": volume_difference}
 
 
 def segmentation_scores(pred: np.ndarray, ref: np.ndarray, labels: Sequence[int] | Mapping[str, Sequence[int]],
@@ -153,31 +167,23 @@ def segmentation_scores(pred: np.ndarray, ref: np.ndarray, labels: Sequence[int]
     """One row ``{"label": L, metric: value, ...}`` per label (or region) of two label maps.
 
     ``pred`` / ``ref``: integer label maps of one shape; ``spacing``: voxel size in mm per axis;
-    ``labels``: label values, or regions ``{"WT": [1, 2, 4], ...}``; ``nsd_tolerance`` in mm; ``surface``:
-    the surface definition of the distance metrics (``"voxels"`` or ``"elements"``). Each label's metrics
-    share one distance computation.
+    ``labels``: label values, or regions ``{"WT": [1, 2, 4], ...}``; ``metrics``: registered per-case metric
+    ids (built-in or a plugin's), each computed by its ``MetricInfo.fn``; ``nsd_tolerance`` in mm;
+    ``surface``: the surface definition of the distance metrics (``"voxels"`` or ``"elements"``). Each
+    label's metrics share one distance computation. The rows of
+    :func:`medhub.core.metrics.protocol.score_case` under :func:`~medhub.core.metrics.protocol.labels_protocol`,
+    without the case id.
     """
+    from medhub.core.metrics.protocol import labels_protocol, score_regions
+
     pred, ref = np.asarray(pred), np.asarray(ref)
     if pred.shape != ref.shape:
         raise MedhubError(f"prediction shape {pred.shape} differs from reference shape {ref.shape}")
-    unknown = [m for m in metrics if m not in SEGMENTATION_METRICS]
-    if unknown:
-        raise MedhubError(f"unknown segmentation metric(s) {', '.join(unknown)}; "
-                          f"choose from {', '.join(SEGMENTATION_METRICS)}")
     if len(spacing) != pred.ndim:
         raise MedhubError(f"spacing {tuple(spacing)} has {len(spacing)} values for a {pred.ndim}D label map")
     check_surface(surface)
     tolerance = check_nsd_tolerance(nsd_tolerance)
-    rows = []
-    for name, values in label_masks(labels):
-        if len(values) == 1:  # one label: a comparison is several times faster than isin
-            p, r = pred == values[0], ref == values[0]
-        else:
-            p, r = np.isin(pred, values), np.isin(ref, values)
-        cache: dict = {}
-        rows.append({"label": name, **{m: PER_CASE[m](p, r, spacing, surface=surface, tolerance=tolerance,
-                                                       cache=cache) for m in metrics}})
-    return rows
+    return score_regions(pred, ref, spacing, labels_protocol(labels, tuple(metrics), tolerance, surface))
 
 
 def mean_of(values: Iterable[Any]) -> float:

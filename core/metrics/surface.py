@@ -298,6 +298,16 @@ def hausdorff(d: SurfaceDistances, percentile: float = 95.0) -> float:
                _area_percentile(d.ref_to_pred, d.ref_areas, percentile))
 
 
+def pooled_hausdorff(d: SurfaceDistances, percentile: float = 95.0) -> float:
+    """The ``percentile``-th of both directions' distances taken together (medpy's ``hd95``, which nnU-Net's
+    BraTS evaluation and CBICA's ``Hausdorff95`` use): ``numpy.percentile`` of the pooled distances for
+    ``voxels``, the area-weighted percentile of the pooled elements for ``elements``."""
+    pooled = np.concatenate([d.pred_to_ref, d.ref_to_pred])
+    if d.pred_areas is None or d.ref_areas is None:
+        return float(np.percentile(pooled, percentile))
+    return _area_percentile(pooled, np.concatenate([d.pred_areas, d.ref_areas]), percentile)
+
+
 def average_symmetric(d: SurfaceDistances) -> float:
     """ASSD. ``voxels``: the mean of all distances of both directions pooled (MONAI's ``symmetric=True``).
 

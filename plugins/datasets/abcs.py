@@ -46,6 +46,24 @@ TASK_LABELS = {
 TASK_TITLES = {1: "brain structures for tumour radiotherapy", 2: "organs at risk"}
 
 
+def task_protocol(task: int) -> dict:
+    """The evaluation protocol of one ABCs task (https://abcs.mgh.harvard.edu/index.php/submissions/evaluation)."""
+    return {
+        "id": f"abcs/task{task}",
+        "version": "1",
+        "source": "ABCs scoring (https://abcs.mgh.harvard.edu/index.php/submissions/evaluation): Dice and surface "
+                  "Dice at 2 mm per structure; the total score is the mean of four numbers, Dice and surface Dice "
+                  "of tasks 1 and 2, weighted equally",
+        "metrics": ["dice", "nsd"],
+        "surface": "elements",
+        "tolerance": 2.0,
+        "aggregation": {"nan": "skip"},
+        "ranking": {"name": "score", "mean": ["dice", "nsd"]},
+        "notes": f"The challenge's total combines both tasks; medhub scores task {task} alone, its half of the total "
+                 "(the mean of the task's Dice and surface Dice).",
+    }
+
+
 def task_dataset(task: int) -> DatasetInfo:
     """The card of one ABCs task."""
     return DatasetInfo(
@@ -62,10 +80,11 @@ def task_dataset(task: int) -> DatasetInfo:
         homepage=HOMEPAGE,
         access="registration",
         aliases=(f"abcs-task{task}",),
-        metrics=("dice", "hd95"),
+        metrics=("dice", "nsd"),
         ranking_metric="dice",
         ranking_direction="max",
         preprocessing={"normalization": "zscore", "patch_size": [128, 128, 128]},
+        protocol=task_protocol(task),
         instructions=INSTRUCTIONS.format(task=task, other=3 - task),
         description=f"45 training cases (3 channels: ct, t1, t2; label map NNN_labelmap_task{task}.mha) and "
                     "15 test cases without label maps. Ids: the three-digit case number.",

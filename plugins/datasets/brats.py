@@ -34,6 +34,25 @@ from medhub import DatasetInfo, LayoutInfo, hookimpl
 CHANNELS = ("flair", "t1", "t1ce", "t2")
 CASE = re.compile(r"^BraTS20_(Training|Validation)_(\d{3})$")
 REGIONS = {"ET": [4], "TC": [1, 4], "WT": [1, 2, 4]}
+# The penalty for a region present on one side only: the diagonal of the 240 x 240 x 155 (1 mm) image, in mm.
+HD95_PENALTY = 373.12866
+PROTOCOL = {
+    "id": "brats/2020",
+    "version": "1",
+    "source": "BraTS 2020 evaluation (https://www.med.upenn.edu/cbica/brats2020/tasks.html): Dice and Hausdorff95 "
+              "per region ET / TC / WT, scored by CBICA's IPP (CaPTk; Hausdorff95 is medpy's hd95, "
+              "github.com/CBICA/HausdorffCLI); empty regions as nnU-Net's reimplementation "
+              "(nnunet/dataset_conversion/Task082_BraTS_2020.py) and the IPP's reported values",
+    "regions": REGIONS,
+    "metrics": ["dice", {"metric": "hd95", "options": {"directions": "pooled"}}],
+    "surface": "voxels",
+    "empty": {"dice": {"both_empty": 1, "reference_empty": 0, "prediction_empty": 0},
+              "hd95": {"both_empty": 0, "reference_empty": HD95_PENALTY, "prediction_empty": HD95_PENALTY}},
+    "aggregation": {"nan": "skip"},
+    "ranking": "dice",
+    "notes": "BraTS ranks teams by their mean rank over cases, regions and metrics, which needs every team's "
+             "results; medhub ranks a run by its mean Dice over ET, TC and WT.",
+}
 HOMEPAGE = "https://www.med.upenn.edu/cbica/brats2020/"
 CITATION = ("Menze BH, Jakab A, Bauer S, et al. The Multimodal Brain Tumor Image Segmentation Benchmark (BRATS). "
             "IEEE TMI 34(10):1993-2024 (2015). https://doi.org/10.1109/TMI.2014.2377694; Bakas S, Akbari H, "
@@ -71,6 +90,7 @@ def register_datasets(register):
         ranking_direction="max",
         preprocessing={"normalization": "zscore", "nonzero_mask": True, "target_spacing": [1.0, 1.0, 1.0],
                        "patch_size": [128, 128, 128], "regions": REGIONS},
+        protocol=PROTOCOL,
         instructions=INSTRUCTIONS,
         description="369 training cases (240x240x155, 1 mm, skull-stripped, co-registered) and 125 validation cases "
                     "without labels (the test part). Scored by region: ET (4), TC (1+4), WT (1+2+4).",

@@ -61,6 +61,24 @@ CFG_KEYS = {"Sex": "sex", "Age": "age", "ImageQuality": "image_quality", "EF": "
             "FrameRate": "frame_rate"}
 
 
+PROTOCOL = {
+    "id": "camus",
+    "version": "1",
+    "source": "Leclerc et al., Deep Learning for Segmentation using an Open Large-Scale Dataset in 2D "
+              "Echocardiography, IEEE TMI 38(9):2198-2210 (2019), arXiv:1908.06948, and "
+              "https://www.creatis.insa-lyon.fr/Challenge/camus/evaluation.html: Dice, Hausdorff distance and mean "
+              "absolute distance per structure, on each 2D frame",
+    "regions": {"LVendo": [1], "LVepi": [1, 2], "LA": [3]},
+    "metrics": ["dice", "hd", "assd"],
+    "surface": "voxels",
+    "aggregation": {"nan": "skip"},
+    "ranking": "dice",
+    "notes": "CAMUS measures distances between the structures' contours; medhub between their boundary pixels "
+             "(voxels), with assd as the mean absolute distance. The challenge reports ED and ES frames "
+             "separately; medhub averages over every frame.",
+}
+
+
 @hookimpl
 def register_datasets(register):
     register(DatasetInfo(
@@ -76,10 +94,11 @@ def register_datasets(register):
         homepage=HOMEPAGE,
         access="registration",
         aliases=("camus/2d", "CAMUS_public"),
-        metrics=("dice", "hd"),
+        metrics=("dice", "hd", "assd"),
         ranking_metric="dice",
         ranking_direction="max",
         preprocessing={"normalization": "zscore", "patch_size": [256, 256]},
+        protocol=PROTOCOL,
         instructions=INSTRUCTIONS,
         description="500 patients x 2 views (2CH, 4CH) x 2 phases (ED, ES) = 2000 annotated 2D frames in the public "
                     "release (1800 + 200 unlabelled test frames in the original one). Ids: patientNNNN_<view>_<phase>.",

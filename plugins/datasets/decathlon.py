@@ -57,6 +57,24 @@ TASKS: tuple[tuple[str, str, str, str, dict[str, str], dict[str, str], dict[str,
 )
 
 
+def task_protocol(task_id: str) -> dict[str, Any]:
+    """The Decathlon's evaluation of one task: Dice and NSD per label, surfaces as DeepMind's surface-distance."""
+    return {
+        "id": f"decathlon/{task_id}",
+        "version": "1",
+        "source": "Antonelli et al., The Medical Segmentation Decathlon, Nature Communications 13:4128 (2022): Dice "
+                  "and normalized surface distance (NSD, DeepMind's surface-distance) per label",
+        "metrics": ["dice", "nsd"],
+        "surface": "elements",
+        "tolerance": 1.0,
+        "aggregation": {"nan": "skip"},
+        "ranking": "dice",
+        "notes": "The per-task NSD tolerances of the MSD are not stated in the sources medhub could check: 1 mm "
+                 "for every task until they are. The MSD ranks teams by significance ranking across tasks; medhub "
+                 "ranks a run by its mean Dice.",
+    }
+
+
 def task_dataset(task_id: str, folder: str, md5: str, title: str, modality: dict[str, str],
                  labels: dict[str, str], preprocessing: dict[str, Any]) -> DatasetInfo:
     """The card of one Decathlon task."""
@@ -79,6 +97,7 @@ def task_dataset(task_id: str, folder: str, md5: str, title: str, modality: dict
         ranking_metric="dice",
         ranking_direction="max",
         preprocessing=preprocessing,
+        protocol=task_protocol(task_id),
     )
 
 

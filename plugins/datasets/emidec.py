@@ -30,6 +30,26 @@ HOMEPAGE = "http://emidec.com/"
 CITATION = ("Lalande A, Chen Z, Decourselle T, et al. EMIDEC: A Database Usable for the Automatic Evaluation of "
             "Myocardial Infarction from Delayed-Enhancement Cardiac MRI. Data 5(4):89 (2020). "
             "https://doi.org/10.3390/data5040089")
+SCAR_METRICS = ["dice", "volume_difference",
+                {"metric": "volume_difference", "name": "volume_difference_ratio", "relative_to": "myocardium"}]
+PROTOCOL = {
+    "id": "emidec",
+    "version": "1",
+    "source": "EMIDEC segmentation contest: github.com/EMIDEC-Challenge/Evaluation-metrics (main.py, metrics.py: "
+              "Dice in 3D since August 2020) and http://emidec.com/metrics",
+    "regions": {"myocardium": [2, 3, 4], "infarction": [3, 4], "no-reflow": [4]},
+    "metrics": {"myocardium": ["dice", "volume_difference", "hd"], "infarction": SCAR_METRICS,
+                "no-reflow": SCAR_METRICS},
+    "surface": "voxels",
+    "empty": {"dice": {"both_empty": 1}},
+    "aggregation": {"nan": "skip"},
+    "ranking": "dice",
+    "notes": "The official main.py pairs SimpleITK's (x, y, z) spacing with the (z, y, x) NumPy array, so its "
+             "Hausdorff distance scales the slice axis by the in-plane spacing and an in-plane axis by the slice "
+             "thickness; medhub gives each axis its own spacing. main.py rounds each volume difference to 0.01 mm³; "
+             "medhub does not. EMIDEC ranks teams by the sum of their ranks per metric; medhub ranks a run by its "
+             "mean Dice over the three regions.",
+}
 INSTRUCTIONS = """\
 EMIDEC is distributed after registration on the challenge site (no automatic download).
 1. Register at http://emidec.com/ and download the training set (emidec-dataset-1.0.1.zip) and, if wanted,
@@ -54,10 +74,11 @@ def register_datasets(register):
         homepage=HOMEPAGE,
         access="registration",
         aliases=("emidec-2020",),
-        metrics=("dice", "hd"),
+        metrics=("dice", "volume_difference", "hd"),
         ranking_metric="dice",
         ranking_direction="max",
         preprocessing={"normalization": "zscore", "target_spacing": [1.5, 1.5, 10.0], "patch_size": [128, 128, 8]},
+        protocol=PROTOCOL,
         instructions=INSTRUCTIONS,
         description="100 training cases (67 pathological Case_P###, 33 normal Case_N###) and 50 test cases of "
                     "short-axis DE-MRI; extra case keys: pathological (0/1) and clinical (the Case *.txt facts).",

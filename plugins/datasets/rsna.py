@@ -24,13 +24,17 @@ from typing import Any
 
 from medhub.plugins.datasets._layout_helpers import read_csv
 
-from medhub import DatasetInfo, LayoutInfo, MedhubError, SubmissionFormat, hookimpl
+from medhub import DatasetInfo, LayoutInfo, MedhubError, MetricInfo, SubmissionFormat, hookimpl
 
 SUBTYPES = ("epidural", "intraparenchymal", "intraventricular", "subarachnoid", "subdural", "any")
 ICH_COMPETITION = "rsna-intracranial-hemorrhage-detection"
 # A stage-2 training slice whose pixel data cannot be decoded (reported in the competition's forums).
 ICH_EXCLUDE = ("ID_6431af929",)
 BONE_AGE_DATASET = "kmader/rsna-bone-age"
+# The competition's weights: the "any" label counts twice (every slice has all six labels, so the weighted mean
+# over labels of the per-label log loss equals the weighted mean over all (slice, label) rows).
+ICH_WEIGHTS = (1.0, 1.0, 1.0, 1.0, 1.0, 2.0)
+LOG_LOSS_CLIP = 1e-15
 
 ICH_CITATION = ("Flanders AE, Prevedello LM, Shih G, et al. Construction of a Machine Learning Dataset through "
                 "Collaboration: The RSNA 2019 Brain CT Hemorrhage Challenge. Radiology: Artificial Intelligence "
@@ -97,6 +101,31 @@ def register_datasets(register):
         description="12,611 training hand radiographs (PNG) with bone age in months and sex; 200 test images "
                     "(sex only). MAE in months as in the challenge.",
     ))
+
+
+@hookimpl
+def register_metrics(register):
+    register(MetricInfo(id="weighted_log_loss", fn=weighted_log_loss, task="classification", direction="min",
+                        kind="dataset", description="RSNA ICH weighted multi-label log loss ('any' weighs 2)"))
+
+
+def weighted_log_loss(y_true: Any, y_score: Any, weights: Any = None, **options: Any) -> float:
+    """RSNA ICH's competition metric: the per-label binary log loss (probabilities clipped to [1e-15, 1 - 1e-15])
+    averaged over the labels with ``weights`` (default :data:`ICH_WEIGHTS` for six labels, else 1 each).
+
+    ``y_true``: N x K of 0/1; ``y_score``: N x K probabilities (a dataset metric, ``MetricInfo.fn``)."""
+    import numpy as np
+
+    y_true, prob = np.asarray(y_true, dtype=np.float64), np.asarray(y_score, dtype=np.float64)
+    if prob.ndim != 2 or y_true.shape != prob.shape:
+        raise MedhubError('metric "weighted_log_loss" does not apply to these predictions: it scores multi-label '
+                          f"probabilities N x K against N x K 0/1 targets (got {y_true.shape} and {prob.shape})")
+    k = prob.shape[1]
+    w = np.asarray(weights if weights is not None else (ICH_WEIGHTS if k == len(ICH_WEIGHTS) else [1.0] * k),
+                   dtype=np.float64)
+    p = np.clip(prob, LOG_LOSS_CLIP, 1 - LOG_LOSS_CLIP)
+    per_label = -(y_true * np.log(p) + (1 - y_true) * np.log(1 - p)).mean(axis=0)
+    return float((per_label * w).sum() / w.sum())
 
 
 @hookimpl

@@ -65,3 +65,26 @@ def test_a_yaml_error_is_one_line_with_its_position(tmp_path, hub):
     assert "\n" not in message and "<unicode string>" not in message
     code, out, err_text = hub("run", "--config", path)
     assert code == 1 and out == "" and f"--config {path}: not valid YAML: line 3" in err_text
+
+
+def test_a_protocol_rides_in_the_card_and_round_trips():
+    from medhub.core.cards import dataset_to_card
+
+    protocol = {"id": "myorg/tiny-spleen", "version": "2", "source": "https://example.org/eval",
+                "metrics": ["dice", {"metric": "hd95", "options": {"directions": "pooled"}}],
+                "empty": {"dice": {"both_empty": 1}}, "ranking": "dice"}
+    info = card_to_dataset({**CARD, "protocol": protocol})
+    assert info.protocol == protocol
+    assert dataset_to_card(info)["protocol"] == protocol and dataset_to_card(info)["protocol"] is not info.protocol
+    assert card_to_dataset(dataset_to_card(info)) == info
+
+
+def test_a_bad_protocol_in_a_card_is_named_and_skipped_at_registration(medhub_home, hub):
+    cards = medhub_home / "cards"
+    cards.mkdir(parents=True)
+    (cards / "bad.json").write_text(json.dumps({**CARD, "protocol": {"regoins": {"x": [1]}}}))
+    code, out, err = hub("datasets", "--json")
+    assert code == 0 and "myorg/tiny-spleen" not in out
+    assert 'bad.json' in err and '"protocol" has unknown key \'regoins\' (did you mean regions?)' in err
+    with pytest.raises(MedhubError, match='"protocol" must be a mapping'):
+        card_to_dataset({**CARD, "protocol": "brats"})

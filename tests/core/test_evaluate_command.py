@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import nibabel as nib
+import pytest
 import numpy as np
 
 
@@ -213,6 +214,7 @@ def write_case(tmp_path, name, label, prediction):
 
 def test_run_mode_warns_for_values_neither_in_the_reference_nor_in_the_card(tmp_path, capsys):
     from medhub.core.inference.evaluate import score_segmentation_manifest
+    from medhub.core.metrics.protocol import protocol_of
     from medhub.core.plugin_manager import get_registry
 
     info = get_registry().dataset("synthetic/spheres")  # card labels 0, 1, 2
@@ -223,7 +225,7 @@ def test_run_mode_warns_for_values_neither_in_the_reference_nor_in_the_card(tmp_
     pairs = [write_case(tmp_path, "c1", only_one, cube()),  # 2: not in this reference, but a card label
              write_case(tmp_path, "c2", cube(), odd)]
     manifest = {"out": str(tmp_path / "pred"), "out_channels": 3, "cases": [entry for _, entry in pairs]}
-    result = score_segmentation_manifest(manifest, [case for case, _ in pairs], info, ["dice"], None, 1.0)
+    result = score_segmentation_manifest(manifest, [case for case, _ in pairs], info, protocol_of(info))
     err = capsys.readouterr().err
     assert result["non_label_values"] == {"c2": {"values": [5], "share": 0.002}}
     assert 'warning: case "c2"' in err and "value(s) 5 " in err and '"c1"' not in err
@@ -234,6 +236,7 @@ def test_run_mode_refuses_an_image_where_a_label_map_was_expected(tmp_path, caps
     import pytest
     from medhub.core.errors import MedhubError
     from medhub.core.inference.evaluate import score_segmentation_manifest
+    from medhub.core.metrics.protocol import protocol_of
     from medhub.core.plugin_manager import get_registry
 
     info = get_registry().dataset("synthetic/spheres")
@@ -241,6 +244,115 @@ def test_run_mode_refuses_an_image_where_a_label_map_was_expected(tmp_path, caps
     case, entry = write_case(tmp_path, "c1", cube(), image)
     manifest = {"out": str(tmp_path / "pred"), "out_channels": 3, "cases": [entry]}
     with pytest.raises(MedhubError) as caught:
-        score_segmentation_manifest(manifest, [case], info, ["dice"], None, 1.0)
+        score_segmentation_manifest(manifest, [case], info, protocol_of(info))
     assert 'case "c1"' in str(caught.value) and "looks like an image, not a label map" in str(caught.value)
     assert capsys.readouterr().out == ""
+
+
+# ---------------------------------------------------------------- hub evaluate --dataset ID --pred DIR
+
+def linked_brats(tmp_path, hub):
+    """A tiny BraTS 2020 copy, linked; its labelled cases (``hub cases --split all``)."""
+    from tests.plugins.datasets.fixtures import cases, make_brats
+
+    make_brats(tmp_path / "brats")
+    code, _, err = hub("link", "brats/2020", tmp_path / "brats")
+    assert code == 0, err
+    return cases(hub, "brats/2020", "all")
+
+
+def write_prediction_like_hub_predict(case, folder, labels=None, name=None):
+    """The reference of ``case`` (or ``labels``) written in its geometry, named as ``hub predict`` names it."""
+    from medhub.core.inference.original_grid import output_name
+    from medhub.core.io import read_image, write_image
+
+    ref = read_image(case["label"])
+    return write_image(ref.array[0] if labels is None else labels, folder / (name or output_name(case)),
+                       reference=ref)
+
+
+def test_a_participants_predictions_are_scored_with_the_datasets_protocol(tmp_path, hub):
+    from medhub.core.io import read_image
+
+    labelled = linked_brats(tmp_path, hub)
+    pred_dir = tmp_path / "preds"
+    first, second, third = labelled[:3]
+    write_prediction_like_hub_predict(first, pred_dir)  # named as hub predict names it (<id>.nii.gz, 4 channels)
+    no_et = np.asarray(read_image(first["label"]).array[0]).copy()
+    no_et[no_et == 4] = 1  # every enhancing voxel called core: ET missed, TC and WT unchanged
+    write_prediction_like_hub_predict(second, pred_dir, labels=no_et.astype(np.uint8), name=f"{second['id']}.nii.gz")
+    write_prediction_like_hub_predict(third, pred_dir, name="stray.nii.gz")
+    code, out, err = hub("evaluate", "--dataset", "brats/2020", "--pred", pred_dir, "--split", "all", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["protocol"] == {"id": "brats/2020", "version": "1"} and result["labels"] == ["ET", "TC", "WT"]
+    assert result["regions"] == {"ET": [4], "TC": [1, 4], "WT": [1, 2, 4]} and result["metrics"] == ["dice", "hd95"]
+    rows = {(r["case"], r["label"]): r for r in result["per_case"]}
+    assert rows[(first["id"], "ET")] == {"case": first["id"], "label": "ET", "dice": 1.0, "hd95": 0.0}
+    assert rows[(second["id"], "ET")]["dice"] == 0.0 and rows[(second["id"], "ET")]["hd95"] == pytest.approx(373.13,
+                                                                                                         abs=5e-3)
+    assert rows[(second["id"], "WT")]["dice"] == 1.0
+    assert result["extra"] == ["stray.nii.gz"] and len(result["missing"]) == len(labelled) - 2
+    assert (result["n_reference"], result["n_scored"]) == (len(labelled), 2)
+    assert result["ranking"] == {"name": "dice", "value": pytest.approx(result["overall"]["dice"])}
+
+    code, out, err = hub("evaluate", "--dataset", "brats/2020", "--pred", pred_dir, "--split", "all")
+    assert code == 0 and out.splitlines()[0].split() == ["region", "dice", "hd95"]
+    assert "ranking: dice = " in out and "(protocol brats/2020 1)" in out and "stray.nii.gz" in err
+
+
+def test_a_participants_prediction_on_another_grid_is_refused_naming_the_case(tmp_path, hub):
+    from medhub.core.io import read_image
+
+    labelled = linked_brats(tmp_path, hub)
+    case = labelled[0]
+    ref = read_image(case["label"])
+    affine = ref.affine.copy()
+    affine[:3, :3] *= 1.5  # the right shape on another grid (a prediction left on a resampled grid)
+    write(tmp_path / "preds" / f"{case['id']}.nii.gz", ref.array[0], affine=affine)
+    code, out, err = hub("evaluate", "--dataset", "brats/2020", "--pred", tmp_path / "preds", "--split", "all")
+    assert code == 1 and out == "" and f'case "{case["id"]}"' in err and "another voxel grid" in err
+
+
+def test_participant_mode_explains_wrong_use(tmp_path, hub):
+    linked_brats(tmp_path, hub)
+    (tmp_path / "empty").mkdir()
+    code, _, err = hub("evaluate", "--dataset", "brats/2020", "--pred", tmp_path / "empty", "--split", "all")
+    assert code == 1 and "no prediction matches a reference case" in err and "BraTS20_Training_001.nii.gz" in err
+    code, _, err = hub("evaluate", "--dataset", "brats/2020", "--pred", tmp_path / "empty", "--split", "test")
+    assert code == 1 and 'split "test" of "brats/2020" has no labels' in err
+    code, _, err = hub("evaluate", "--dataset", "brats/2020", "--pred", tmp_path / "empty", "--ref", tmp_path)
+    assert code == 1 and "the references are the dataset's own" in err
+    code, _, err = hub("evaluate", "--dataset", "synthetic/shapes", "--pred", tmp_path / "empty")
+    assert code == 1 and "classification dataset" in err
+    code, _, err = hub("evaluate", "--split", "all", "RUN")
+    assert code == 1 and "--split all" in err
+
+
+def test_overriding_the_protocol_is_said_and_recorded(tmp_path, hub):
+    labelled = linked_brats(tmp_path, hub)
+    write_prediction_like_hub_predict(labelled[0], tmp_path / "preds")
+    code, out, err = hub("evaluate", "--dataset", "brats/2020", "--pred", tmp_path / "preds", "--split", "all",
+                         "--metrics", "dice", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["protocol"]["overrides"] == ["metrics"] and result["metrics"] == ["dice"]
+    assert "replaced the protocol's" in err and "not the challenge's" in err
+
+
+def test_folder_mode_takes_the_surface_definition(tmp_path, hub):
+    from medhub.core.metrics.segmentation import nsd
+
+    ref = np.zeros((12, 10, 10), np.uint8)
+    ref[2:6, 2:8, 2:8] = 1
+    write(tmp_path / "ref" / "a.nii.gz", ref, spacing=(2.0, 1.0, 1.0))
+    write(tmp_path / "pred" / "a.nii.gz", np.roll(ref, 1, axis=0), spacing=(2.0, 1.0, 1.0))
+    values = {}
+    for surface in ("voxels", "elements"):
+        code, out, err = evaluate(tmp_path, hub, "--metrics", "nsd", "--surface", surface, "--json")
+        assert code == 0, err
+        values[surface] = json.loads(out)["per_case"][0]["nsd"]
+        assert values[surface] == nsd(np.roll(ref, 1, axis=0) == 1, ref == 1, (2.0, 1.0, 1.0), surface=surface)
+    assert values["voxels"] != values["elements"]
+    code, _, err = evaluate(tmp_path, hub, "--surface", "mesh")
+    assert code == 2 and "--surface" in err

@@ -63,3 +63,21 @@ def test_model_build_rejects_unknown_hparam_with_hint():
     assert model.build(1, 2, width=8) == (1, 2, 8)
     with pytest.raises(MedhubError, match="did you mean width"):
         model.build(1, 2, widht=8)
+
+
+def test_a_metric_entry_computes_through_its_fn():
+    from medhub.core.registry import MetricInfo
+
+    calls = []
+
+    def area(pred, ref, spacing, **options):
+        calls.append(options)
+        return 42.0
+
+    entry = MetricInfo(id="myorg/area", fn=area, task="segmentation", direction="max")
+    assert entry.compute(None, None, (1.0,), surface="voxels") == 42.0 and calls == [{"surface": "voxels"}]
+    lazy = MetricInfo(id="dice", fn="medhub.core.metrics.segmentation:dice", task="segmentation", direction="max")
+    import numpy as np
+
+    mask = np.ones((2, 2), bool)
+    assert lazy.compute(mask, mask, (1.0, 1.0)) == 1.0

@@ -11,8 +11,8 @@ from medhub.core.metrics import score_predictions
 from medhub.core.metrics.classification import (
     binary_auc,
     quadratic_weighted_kappa,
-    weighted_log_loss,
 )
+from medhub.plugins.datasets.rsna import weighted_log_loss
 
 
 def onehot_scores(pred, k):
@@ -78,3 +78,23 @@ def test_directions_come_from_the_registry():
     assert registry.metric_direction("dice") == "max" and registry.metric_direction("hd95") == "min"
     assert registry.metric_direction("weighted_log_loss") == "min" and registry.metric_direction("kappa") == "max"
     assert registry.metric_direction("dice/ET") == "max" and registry.metric_direction("nope") is None
+
+
+def test_qwk_counts_over_the_k_grades_of_the_task_so_an_absent_grade_keeps_its_distance():
+    # PANDA: six ISUP grades 0-5 (the score columns). Grade 3 occurs nowhere; a prediction 2 -> 4 is two grades
+    # off, weight (4-2)^2/25. Hand computation over the 6 x 6 matrices:
+    y = np.array([0, 2, 4, 5])
+    pred = np.array([0, 4, 4, 5])
+    observed = np.zeros((6, 6))
+    observed[y, pred] = 1
+    w = (np.arange(6)[:, None] - np.arange(6)[None, :]) ** 2 / 25
+    expected = np.outer(observed.sum(1), observed.sum(0)) / 4
+    hand = 1 - (w * observed).sum() / (w * expected).sum()
+    got = score_predictions(["qwk"], y, onehot_scores(pred, 6))["qwk"]
+    assert got == pytest.approx(hand)
+    # renumbering the present grades 0, 2, 4, 5 as 0..3 (what a kappa over the grades seen would do) differs
+    seen = {0: 0, 2: 1, 4: 2, 5: 3}
+    renumbered = quadratic_weighted_kappa(np.vectorize(seen.get)(y), np.vectorize(seen.get)(pred), 4)
+    assert got != pytest.approx(renumbered)
+    # no disagreement possible (every case in one grade): 1, not 0 / 0
+    assert quadratic_weighted_kappa(np.array([3, 3]), np.array([3, 3]), 6) == 1.0

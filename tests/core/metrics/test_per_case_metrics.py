@@ -92,11 +92,14 @@ def test_elements_and_voxels_differ_on_deepminds_cube_pair_through_segmentation_
 def test_empty_masks_keep_the_documented_values(surface):
     blank, full = np.zeros((6, 6, 6), bool), np.zeros((6, 6, 6), bool)
     full[2:4, 2:4, 2:4] = True
-    for fn in PER_CASE.values():
+    table = {m: PER_CASE[m] for m in ("dice", "iou", "hd95", "hd", "assd", "nsd")}  # the empty-mask table's rows
+    for fn in table.values():
         assert math.isnan(fn(blank, blank, (1, 1, 1), surface=surface))
     for pred, ref in ((full, blank), (blank, full)):
-        values = {m: fn(pred, ref, (1, 1, 1), surface=surface, cache={}) for m, fn in PER_CASE.items()}
+        values = {m: fn(pred, ref, (1, 1, 1), surface=surface, cache={}) for m, fn in table.items()}
         assert values == {"dice": 0.0, "iou": 0.0, "hd95": math.inf, "hd": math.inf, "assd": math.inf, "nsd": 0.0}
+    assert PER_CASE["volume_difference"](blank, blank, (1, 1, 2)) == 0.0  # no volume on either side
+    assert PER_CASE["volume_difference"](full, blank, (1, 1, 2)) == 16.0  # 8 voxels of 2 mm³
 
 
 def test_the_metrics_plugin_registers_the_per_case_functions():

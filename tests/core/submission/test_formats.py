@@ -347,7 +347,8 @@ def test_camus_run_unlabelled_test_split_is_refused_and_its_submission_is_valid(
     code, out, err = hub("evaluate", "--split", "val", run_id, "--json", "--quiet")
     assert code == 0, err
     result = json.loads(out)
-    assert result["metrics"] == ["dice", "hd"] and result["labels"] == [1, 2, 3] and result["per_case"]
+    assert result["metrics"] == ["dice", "hd", "assd"] and result["labels"] == ["LVendo", "LVepi", "LA"]
+    assert result["protocol"] == {"id": "camus", "version": "1"} and result["per_case"]
 
     code, out, err = hub("submit", run_id, "--out", tmp_path / "camus.zip", "--quiet")
     assert code == 0, err

@@ -18,7 +18,7 @@ def test_cards_for_both_tasks(hub):
     cards = [json.loads(hub("info", f"abcs/task{t}", "--json")[1]) for t in (1, 2)]
     assert [len(c["labels"]) for c in cards] == [6, 11]
     assert cards[0]["labels"]["1"] == "Cerebellum" and cards[1]["labels"]["10"] == "OpticNerve_R"
-    assert all(c["modality"] == {"0": "CT", "1": "T1", "2": "T2"} and c["metrics"] == ["dice", "hd95"] for c in cards)
+    assert all(c["modality"] == {"0": "CT", "1": "T1", "2": "T2"} and c["metrics"] == ["dice", "nsd"] for c in cards)
 
 
 def test_part_folders_three_channels_and_task_labels(hub, tmp_path):
@@ -67,4 +67,4 @@ def test_one_epoch_runs_for_both_tasks(hub, tmp_path):
     for task in (1, 2):
         assert hub("link", f"abcs/task{task}", tmp_path)[0] == 0
         record = one_epoch(hub, f"abcs/task{task}", "unet3d", TINY_3D, [16, 16, 8], tmp_path)
-        assert record["ranking"]["metric"] == "dice" and set(record["metrics"]["aggregate"]) == {"dice", "hd95"}
+        assert record["ranking"]["metric"] == "dice" and set(record["metrics"]["aggregate"]) == {"dice", "nsd"}

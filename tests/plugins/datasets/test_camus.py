@@ -21,7 +21,7 @@ def test_card_says_how_to_get_it(hub):
     card = json.loads(out)
     assert code == 0 and card["access"] == "registration" and card["dims"] == 2
     assert card["labels"] == {"0": "background", "1": "left ventricle endocardium", "2": "myocardium", "3": "left atrium"}
-    assert card["metrics"] == ["dice", "hd"] and card["ranking_metric"] == "dice"
+    assert card["metrics"] == ["dice", "hd", "assd"] and card["ranking_metric"] == "dice"
     code, _, err = hub("download", "camus")
     assert code == 1 and "creatis.insa-lyon.fr" in err and "hub link camus DIR" in err
 
@@ -94,7 +94,7 @@ def test_one_epoch_run_on_each_release(hub, tmp_path):
     assert hub("link", "camus", tmp_path / "orig")[0] == 0
     record = one_epoch(hub, "camus", "unet2d", TINY_2D, [16, 16], tmp_path)
     assert record["ranking"]["metric"] == "dice" and 0.0 <= record["ranking"]["value"] <= 1.0
-    assert set(record["metrics"]["aggregate"]) == {"dice", "hd"}
+    assert set(record["metrics"]["aggregate"]) == {"dice", "hd", "assd"}
     make_camus_nifti(tmp_path / "public")
     assert hub("link", "camus", tmp_path / "public")[0] == 0
     record = one_epoch(hub, "camus", "unet2d", TINY_2D, [16, 16], tmp_path)

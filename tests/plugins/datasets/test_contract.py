@@ -125,8 +125,8 @@ def test_the_card_holds_copies_and_leaves_unset_source_fields_out():
     card = dataset_to_card(info)
     assert set(card) == {"card", "id", "title", "task", "dims", "layout", "modality", "labels", "sources", "license",
                          "citation", "homepage", "access", "aliases", "metrics", "ranking_metric",
-                         "ranking_direction", "preprocessing", "instructions", "version", "layout_options",
-                         "description"}
+                         "ranking_direction", "preprocessing", "protocol", "instructions", "version",
+                         "layout_options", "description"}
     assert card["sources"] == [{"url": info.sources[0].url, "filename": info.sources[0].filename,
                                 "md5": info.sources[0].md5, "extract": True}]
     card["labels"]["9"] = "changed"
@@ -259,3 +259,64 @@ def test_hub_info_names_layout_task_dims_labels_license_homepage(dataset_id, hub
         assert shown[key] == getattr(info, key), key
     assert shown["license"] and (shown["labels"] or info.task == "regression"), f"{dataset_id}: no license or labels"
     assert shown["homepage"] or info.access == "generated", f"{dataset_id}: no homepage"
+
+
+@pytest.mark.parametrize("dataset_id", DATASETS)
+def test_hub_info_shows_the_evaluation_protocol(dataset_id, hub):
+    from medhub.core.metrics.protocol import protocol_of
+
+    protocol = protocol_of(INFOS[dataset_id])
+    code, out, err = hub("info", dataset_id, "--json")
+    assert code == 0, err
+    assert json.loads(out)["protocol"] == json.loads(json.dumps(protocol.to_json()))
+    code, out, err = hub("info", dataset_id)
+    assert code == 0, err
+    assert "protocol" in out and f"{protocol.id} {protocol.version}" in out and protocol.source in out
+    if protocol.regions:
+        assert "  regions" in out and "  empty masks" in out and "  ranking" in out
+
+
+# ---------------------------------------------------------------- the evaluation protocol
+
+SEGMENTATION = [d for d in DATASETS if INFOS[d].task == "segmentation"]
+DECLARED = {"brats/2020", "emidec", "abcs/task1", "abcs/task2", "camus", *(f"decathlon/{t}" for t in (
+    "brain-tumour", "colon", "heart", "hepatic-vessel", "hippocampus", "liver", "lung", "pancreas", "prostate",
+    "spleen"))}
+
+
+def test_the_challenges_declare_their_protocols_with_a_source():
+    assert {d for d in DATASETS if INFOS[d].protocol} == DECLARED
+    for dataset_id in DECLARED:
+        assert INFOS[dataset_id].protocol["source"], dataset_id
+
+
+@pytest.mark.parametrize("dataset_id", SEGMENTATION)
+def test_the_protocol_scores_the_references_as_predictions_perfectly(dataset_id, hub, tmp_path):
+    """Every segmentation dataset's references, written as ``hub predict`` names its files, score perfectly
+    under the dataset's protocol with ``hub evaluate --dataset ID --pred DIR``."""
+    from medhub.core.inference.original_grid import output_name
+    from medhub.core.io import read_image, write_image
+    from medhub.core.metrics.protocol import protocol_of
+
+    copy = CONTRACT_FIXTURES[dataset_id](tmp_path / "data", INFOS[dataset_id])
+    code, _, err = hub("link", dataset_id, copy.root)
+    assert code == 0, err
+    code, out, err = hub("cases", dataset_id, "--split", "all", "--json")
+    labelled = json.loads(out)
+    for case in labelled:
+        ref = read_image(case["label"])
+        write_image(ref.array, tmp_path / "preds" / output_name(case), reference=ref)
+    code, out, err = hub("evaluate", "--dataset", dataset_id, "--pred", tmp_path / "preds", "--split", "all", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    protocol = protocol_of(INFOS[dataset_id])
+    assert result["protocol"] == protocol.summary() and result["metrics"] == protocol.metric_names()
+    assert (result["n_scored"], result["missing"], result["extra"]) == (len(labelled), [], [])
+    best = {"max": 1.0, "min": 0.0}
+    for row in result["per_case"]:
+        for name, value in row.items():
+            spec = next((m for r in protocol.regions for m in r.metrics if m.name == name), None)
+            if spec is not None and value is not None:  # None: NaN, a region absent from both
+                direction = REGISTRY.metric(spec.metric).direction
+                assert value == pytest.approx(best[direction]), (row["case"], row["label"], name)
+    assert result["ranking"]["value"] == pytest.approx(1.0)
