@@ -407,7 +407,7 @@ class Trainer:
         return True
 
     # ---------------------------------------------------------------- final evaluation and record
-    def finish(self, created: str) -> dict[str, Any]:
+    def finish(self, created: str, reproduces: str | None = None) -> dict[str, Any]:
         import torch
 
         best = self.run_dir / "checkpoints" / CHECKPOINT_BEST
@@ -457,7 +457,7 @@ class Trainer:
                        "checkpoint_best": str(best), "checkpoint_last": str(self.run_dir / "checkpoints" / CHECKPOINT_LAST),
                        "onnx": str(onnx_path) if onnx_path else None,
                        "tensorboard": str(self.run_dir / "tensorboard")},
-            onnx_max_abs_diff=onnx_diff, history=self.state.history)
+            onnx_max_abs_diff=onnx_diff, history=self.state.history, reproduces=reproduces)
 
 
 def timings(prepare_s: float, state: RunState, eval_s: float, export_s: float) -> dict[str, float]:
