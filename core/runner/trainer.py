@@ -105,7 +105,7 @@ class Trainer:
         eval_cases, _ = split_cases(parts, eval_split, cfg["fold"], cfg["folds"], cfg["seed"])
         if not train_cases:
             raise MedhubError(f'dataset "{self.info.id}" has no training cases in fold {cfg["fold"]}')
-        self.data_fingerprint = parts_fingerprint(parts.parts)
+        self.data_fingerprint = parts_fingerprint(parts.parts, self.info.id)
         self.train = prepare(train_cases, cfg, self.info, "prepare train", self.quiet)
         self.val = prepare(val_cases, cfg, self.info, "prepare val", self.quiet)
         self.eval = (self.val if eval_split == "val" else
