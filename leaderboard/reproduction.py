@@ -5,9 +5,11 @@ instead of as a ranked row of its own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+Record = dict[str, Any]
 MAX_CHAIN = 64  # links followed from a reproduction to its original (a reproduction of a reproduction ...)
 
 
@@ -67,13 +69,14 @@ def original_id(record: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> str
     return found
 
 
-def attach(records: list[dict[str, Any]], same_board: Any) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
-    """``(records to rank, {original run id: [its reproductions, oldest first]})``: a reproduction goes beside
-    its original when that original is among ``records``, is no reproduction itself (or one whose own original
-    is absent) and ``same_board(original, reproduction)`` holds; every other record is ranked (a reproduction
-    whose original is missing or on another board included)."""
+def attach(records: list[Record],
+           same_board: Callable[[Record, Record], bool]) -> tuple[list[Record], dict[str, list[Record]]]:
+    """``(records to rank, {original run id: [its reproductions, in the order of records]})``: a reproduction
+    goes beside its original when that original is among ``records``, is no reproduction itself (or one whose
+    own original is absent) and ``same_board(original, reproduction)`` holds; every other record is ranked (a
+    reproduction whose original is missing or on another board included)."""
     by_id = {r["run_id"]: r for r in records}
-    beside: dict[str, list[dict[str, Any]]] = {}
+    beside: dict[str, list[Record]] = {}
     ranked = []
     for record in records:
         origin = original_id(record, by_id)

@@ -1,11 +1,12 @@
 """The local leaderboard store: SQLite (WAL, busy timeout, one transaction per insert) + result.json copies.
 
 ``$MEDHUB_HOME/leaderboard.sqlite`` holds one row per run: the ranked fields in columns (the board's split,
-fold and protocol, and the run a reproduction reproduces, among them) and the whole record as JSON. Writers from several processes are safe: WAL journal, a 30 s busy timeout, ``BEGIN
-IMMEDIATE`` transactions and a retry loop around "database is locked" so it never reaches the user.
-Inserting a run id again is a no-op when the record is identical and replaces the row when it differs
-(a corrected or re-imported record: the last write wins). ``runs/<run_id>/result.json`` is the portable
-copy; ``hub leaderboard import`` reads such files from another machine.
+fold and protocol, and the run a reproduction reproduces, among them) and the whole record as JSON. Writers
+from several processes are safe: WAL journal, a 30 s busy timeout, ``BEGIN IMMEDIATE`` transactions and a
+retry loop around "database is locked" so it never reaches the user. Inserting a run id again is a no-op when
+the record is identical and replaces the row when it differs (a corrected or re-imported record: the last
+write wins). ``runs/<run_id>/result.json`` is the portable copy; ``hub leaderboard import`` reads such files
+from another machine.
 
 A disk that is full, a folder or file that is read-only or cannot be opened is reported as what it is (the
 path and the fix, nothing stored, the database as it was); only a file SQLite cannot read as a database gets

@@ -115,7 +115,9 @@ class HashCache:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
-        if not isinstance(data, dict) or data.get("version") != CACHE_VERSION or not isinstance(data.get("files"), dict):
+        if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
+            return {}
+        if not isinstance(data.get("files"), dict):
             return {}
         return {k: v for k, v in data["files"].items() if _entry_ok(v)}
 

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 NAME = "leaderboard"
-HELP = "rank stored runs per dataset, split, fold and protocol (table|json|csv|markdown|html); show RUN_ID; import FILE..."
+HELP = ("rank stored runs per dataset, split, fold and protocol (table|json|csv|markdown|html); show RUN_ID; "
+        "import FILE...")
 DESCRIPTION = """Rank the runs stored in $MEDHUB_HOME/leaderboard.sqlite by the dataset's ranking metric in its
 direction (ties: the earlier run first; runs without a value last; * marks each model's best run). Only
 comparable runs are ranked together: one table per dataset version, split, fold and evaluation protocol. A

@@ -77,6 +77,9 @@ def test_a_schema_1_record_ranks_beside_default_protocol_records(hub):
     assert first.split()[:3] == ["1", "*", "old"] and first.split()[6:9] == ["test", "0/5", "default@1"]
     code, out, _ = hub("leaderboard", "show", "old")
     assert code == 0 and "protocol   default@1 (record schema 1: no protocol recorded, read as the default)" in out
+    for fmt in ("markdown", "csv", "html", "json"):
+        code, out, err = hub("leaderboard", "--format", fmt)
+        assert code == 0 and "old" in out and "default" in out, (fmt, err)
 
 
 def test_every_format_shows_split_fold_and_protocol(hub):
@@ -194,3 +197,16 @@ def test_a_reproduction_of_a_reproduction_goes_beside_the_first_original():
     (rows,) = rank(chain).values()
     assert ids(rows) == ["r0"] and [c.run_id for c in rows[0].reproductions] == ["r1", "r2"]
     assert rows[0].reproductions[1].difference == pytest.approx(0.1)
+
+
+def test_show_and_the_html_report_name_labels_from_the_dataset_card(hub):
+    record = make_record("named")
+    record["metrics"]["per_label"] = {"1": {"dice": 0.8}, "2": {"dice": 0.6}, "ET": {"dice": 0.5}}
+    record["metrics"]["aggregate"]["dice/2"] = 0.6
+    fill([record])
+    code, out, _ = hub("leaderboard", "show", "named")
+    per_label = out.split("\nper label\n", 1)[1]
+    assert code == 0 and "1 ellipsoid-a" in per_label and "2 ellipsoid-b" in per_label and "\nET " in per_label
+    assert "dice/2 ellipsoid-b  0.6000" in out                           # a per-label aggregate metric
+    page = render_html(rank([record]))
+    assert "<th scope=\"col\">dice/2 ellipsoid-b</th>" in page and "<td>2 ellipsoid-b</td>" in page
