@@ -14,13 +14,13 @@ direction (ties: the earlier run first; runs without a value last; * marks each 
 comparable runs are ranked together: one table per dataset version, split, fold and evaluation protocol. A
 reproduction (hub reproduce) is shown beside its original: a check mark when identical, else the difference.
 
-  hub leaderboard [--dataset ID|PATTERN] [--model PATTERN] [--split NAME] [--fold K] [--protocol ID[@VERSION]]
-                  [--metric NAME] [--format FMT] [--out FILE]
+  hub leaderboard [--dataset ID|PATTERN] [--model PATTERN] [--split NAME] [--fold K]
+                  [--protocol ID[@VERSION]] [--metric NAME] [--format FMT] [--out FILE]
   hub leaderboard show RUN_ID [--json]
   hub leaderboard import FILE...      (result.json files, e.g. from another machine)"""
 ORDER = 30
 EXAMPLES = """
-# every stored run, ranked per dataset by its ranking metric
+# every stored run, ranked per dataset, split, fold and protocol by its ranking metric
 hub leaderboard
 # the Decathlon runs ranked by HD95 (lower is better), as Markdown
 hub leaderboard --dataset 'decathlon/*' --metric hd95 --format markdown
