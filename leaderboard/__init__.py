@@ -24,23 +24,30 @@ def _records(dataset: str | None, model: str | None, path: Path | str | None) ->
 
 def load(dataset: str | None = None, model: str | None = None, metric: str | None = None,
          path: Path | str | None = None) -> Any:
-    """The stored runs as a pandas DataFrame, one row per run, ranked per dataset.
+    """The stored runs as a pandas DataFrame, one row per run, ranked per board (like the table: only runs of
+    the same dataset version, split, fold and protocol are ranked together; reproductions are no rows of their own).
 
     ``dataset`` / ``model`` are ids or fnmatch patterns, ``metric`` ranks by another aggregate metric
-    (like ``hub leaderboard --metric``), ``path`` reads another leaderboard.sqlite. Columns: dataset, rank,
-    best_of_model, run_id, model, metric, direction, value, one column per aggregate metric, then
+    (like ``hub leaderboard --metric``), ``path`` reads another leaderboard.sqlite. Columns: dataset,
+    dataset_version, split, fold, folds, split_seed, protocol, protocol_version, rank, best_of_model, run_id,
+    model, metric, direction, value, reproductions (their run ids), one column per aggregate metric, then
     parameters, seed, device, created, config_hash.
     """
+    from dataclasses import asdict
+
     import pandas as pd
     from medhub.leaderboard.ranking import as_number, rank
 
     rows = []
-    for dataset_id, ranked in rank(_records(dataset, model, path), metric).items():
+    for board, ranked in rank(_records(dataset, model, path), metric).items():
+        place = {"dataset": board.dataset, "dataset_version": board.version,
+                 **{k: v for k, v in asdict(board).items() if k not in ("dataset", "version")}}
         for r in ranked:
             rec = r.record
-            row: dict[str, Any] = {"dataset": dataset_id, "rank": r.rank, "best_of_model": r.best_of_model,
+            row: dict[str, Any] = {**place, "rank": r.rank, "best_of_model": r.best_of_model,
                                    "run_id": rec["run_id"], "model": rec["model"]["id"], "metric": r.metric,
-                                   "direction": r.direction, "value": r.value}
+                                   "direction": r.direction, "value": r.value,
+                                   "reproductions": [c.run_id for c in r.reproductions]}
             for key, value in rec["metrics"]["aggregate"].items():
                 if not isinstance(value, dict):
                     row[key] = as_number(value)

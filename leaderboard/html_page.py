@@ -1,8 +1,10 @@
 """The HTML report: one static, self-contained page (inline CSS, JS and SVG; nothing is fetched).
 
-Per dataset: the ranking table (click a header to sort; each run has a details row with its metadata and
-a hover title), then one plot per per-case metric: a box plot (quartiles, median, whiskers at 1.5 IQR)
-over a strip of the per-case values (one dot per case and label, coloured by label) for each run.
+Per board (runs of one dataset version, split, fold and protocol): the ranking table (click a header to sort;
+each run has a details row with its metadata, per-label metrics under the card's label names and its
+reproductions, and a hover title; a table wider than the window scrolls inside its own box), then one plot per
+per-case metric: a box plot (quartiles, median, whiskers at 1.5 IQR) over a strip of the per-case values (one dot
+per case and label, coloured by label) for each run.
 """
 
 from __future__ import annotations
@@ -12,8 +14,17 @@ import json
 import math
 from typing import Any
 
-from medhub.leaderboard.columns import caption, headers, metric_columns, row_values
-from medhub.leaderboard.ranking import Ranked, as_number
+from medhub.leaderboard.columns import (
+    caption,
+    headers,
+    label_names,
+    label_title,
+    metric_columns,
+    metric_title,
+    row_values,
+    titles,
+)
+from medhub.leaderboard.ranking import Board, Ranked, as_number
 
 MAX_PLOT_RUNS = 25  # runs drawn per plot (the best ones); the table always lists every run
 NOT_METRICS = {"case", "label", "target", "prediction", "score"}
@@ -23,7 +34,10 @@ STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#1f2328;background:#fff}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 4px}h3{font-size:14px;margin:16px 0 4px}
 p.caption,p.note{color:#59636e;font-size:13px;margin:2px 0 8px}
-table.ranking{border-collapse:collapse;margin:8px 0}
+div.board{overflow-x:auto;max-width:100%;margin:8px 0}
+table.ranking{border-collapse:collapse;margin:0}
+table.labels{border-collapse:collapse;margin:4px 0 8px}table.labels td,table.labels th{border:1px solid #e4e7eb;
+padding:2px 6px;font-size:12px;text-align:left}
 table.ranking th,table.ranking td{border:1px solid #d0d7de;padding:4px 8px;font-size:13px;text-align:left;
 white-space:nowrap}
 table.ranking th{background:#eef2f8;cursor:pointer;user-select:none;white-space:nowrap}
@@ -111,8 +125,11 @@ def ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     return out
 
 
-def distribution_plot(rows: list[Ranked], metric: str, direction: str | None) -> str:
-    """An inline SVG: per run (best first) a box plot over a strip of its per-case ``metric`` values."""
+def distribution_plot(rows: list[Ranked], metric: str, direction: str | None,
+                      names: dict[str, str] | None = None) -> str:
+    """An inline SVG: per run (best first) a box plot over a strip of its per-case ``metric`` values; labels are
+    shown with the card's ``names`` (``label 1 spleen``)."""
+    names = names or {}
     shown = rows[:MAX_PLOT_RUNS]
     data = [case_points(r.record, metric) for r in shown]
     flat = [v for points, _ in data for v, _ in points]
@@ -160,7 +177,7 @@ def distribution_plot(rows: list[Ranked], metric: str, direction: str | None) ->
                    'stroke-width="2"/></g>')
         for j, (v, lab) in enumerate(points):
             jitter = ((j * 7919) % 13 - 6) * 0.9
-            tip = f"{row.record['run_id']}" + (f" label {lab}" if lab else "") + f": {v:.4g}"
+            tip = f"{row.record['run_id']}" + (f" label {label_title(lab, names)}" if lab else "") + f": {v:.4g}"
             out.append(f'<circle cx="{x(v):.1f}" cy="{cy + jitter:.1f}" r="3" fill="{colour[lab]}" '
                        f'fill-opacity="0.7"><title>{esc(tip)}</title></circle>')
     better = {"max": " (higher is better)", "min": " (lower is better)"}.get(direction or "", "")
@@ -169,20 +186,51 @@ def distribution_plot(rows: list[Ranked], metric: str, direction: str | None) ->
     legend = ""
     if len(labels) > 1 or (labels and labels[0]):
         legend = '<div class="legend">' + "".join(
-            f'<span><i style="background:{colour[lab]}"></i>label {esc(lab)}</span>' for lab in labels) + "</div>"
+            f'<span><i style="background:{colour[lab]}"></i>label {esc(label_title(lab, names))}</span>'
+            for lab in labels) + "</div>"
     more = (f'<p class="note">the best {MAX_PLOT_RUNS} of {len(rows)} runs are drawn</p>'
             if len(rows) > MAX_PLOT_RUNS else "")
     return "".join(out) + legend + more
 
 
-def run_metadata(record: dict[str, Any]) -> dict[str, Any]:
-    """The fields shown in a run's details row."""
-    keys = ("status", "created", "finished", "dataset", "model", "seed", "config_hash", "devices", "timings",
-            "versions", "git_commit", "artifacts", "onnx_max_abs_diff")
+def run_metadata(record: dict[str, Any], names: dict[str, str] | None = None) -> dict[str, Any]:
+    """The fields shown in a run's details row; per-label metrics keyed by the card's label names (``1 spleen``)."""
+    keys = ("status", "created", "finished", "dataset", "model", "seed", "config_hash", "protocol", "reproduces",
+            "devices", "timings", "versions", "git_commit", "git_dirty", "artifacts", "onnx_max_abs_diff")
     meta = {k: record.get(k) for k in keys if k in record}
-    meta["per_label"] = record["metrics"].get("per_label", {})
+    meta["per_label"] = {label_title(k, names or {}): v for k, v in record["metrics"].get("per_label", {}).items()}
     meta["config"] = record.get("config", {})
     return meta
+
+
+def per_label_table(record: dict[str, Any], names: dict[str, str]) -> str:
+    """A small table of a run's per-label metrics, one row per label under its card name ("" when none)."""
+    per_label = {k: v for k, v in (record["metrics"].get("per_label") or {}).items() if isinstance(v, dict)}
+    if not per_label:
+        return ""
+    metrics = sorted({m for row in per_label.values() for m in row})
+    head = "".join(f"<th>{esc(c)}</th>" for c in ["label", *metrics])
+    body = "".join("<tr>" + f"<td>{esc(label_title(label, names))}</td>" + "".join(
+        f"<td>{esc(_cell(row.get(m)))}</td>" for m in metrics) + "</tr>" for label, row in per_label.items())
+    return f'<table class="labels"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _cell(value: Any) -> str:
+    from medhub.leaderboard.columns import fmt
+
+    number = as_number(value)
+    return fmt(number) if number is not None else ("" if value is None else str(value))
+
+
+def reproductions_text(row: Ranked) -> str:
+    """The reproductions of a row in words (for its details), empty when there is none."""
+    parts = []
+    for copy in row.reproductions:
+        what = "identical" if copy.identical else (
+            f"{row.metric} {copy.difference:+.6g} (reproduced − recorded)" if copy.difference is not None
+            else f"{row.metric} has no value on one side")
+        parts.append(f"{copy.run_id}: {what}")
+    return ("reproduced by " + "; ".join(parts)) if parts else ""
 
 
 def hover_text(record: dict[str, Any]) -> str:
@@ -193,37 +241,45 @@ def hover_text(record: dict[str, Any]) -> str:
             f"medhub {record['versions']['medhub']}, torch {record['versions']['torch']}")
 
 
-def table(rows: list[Ranked]) -> str:
-    """The ranking table: a ``tbody`` per run holding its row and its details row."""
-    cols = headers(rows)
+def table(rows: list[Ranked], names: dict[str, str] | None = None) -> str:
+    """The ranking table (in a box that scrolls sideways when it is wider than the page): a ``tbody`` per run
+    holding its row and its details row."""
+    names = names or {}
+    cols = headers(rows, names)
     metrics = metric_columns(rows)
-    numeric = {0} | set(range(4, len(cols) - 2))  # rank, metrics, parameters, seed
+    first_tail = 4 + len(metrics)
+    numeric = {0} | set(range(4, first_tail)) | {len(cols) - 4, len(cols) - 3}  # rank, metrics, parameters, seed
     head = "".join(f'<th scope="col">{esc(c)}</th>' for c in cols)
     bodies = []
     for r in rows:
         cls = "run best" if r.best_of_model else "run"
         cells = "".join(f'<td class="num">{esc(v)}</td>' if i in numeric else f"<td>{esc(v)}</td>"
                         for i, v in enumerate(row_values(r, metrics)))
-        details = json.dumps(run_metadata(r.record), indent=1, default=str)
+        details = json.dumps(run_metadata(r.record, names), indent=1, default=str)
+        copies = reproductions_text(r)
         bodies.append(f'<tbody><tr class="{cls}" data-run="{esc(r.record["run_id"])}" '
                       f'title="{esc(hover_text(r.record))}">{cells}</tr>'
                       f'<tr class="details"><td colspan="{len(cols)}"><details><summary>run details</summary>'
-                      f"<pre>{esc(details)}</pre></details></td></tr></tbody>")
-    return f'<table class="ranking"><thead><tr>{head}</tr></thead>{"".join(bodies)}</table>'
+                      + (f'<p class="note">{esc(copies)}</p>' if copies else "")
+                      + f"{per_label_table(r.record, names)}<pre>{esc(details)}</pre></details></td></tr></tbody>")
+    return (f'<div class="board"><table class="ranking"><thead><tr>{head}</tr></thead>{"".join(bodies)}</table>'
+            "</div>")
 
 
-def section(dataset: str, rows: list[Ranked]) -> str:
-    """A dataset's section: caption, table and per-case distribution plots."""
+def section(title: str, board: Board, rows: list[Ranked]) -> str:
+    """A board's section: title, caption, table and per-case distribution plots."""
+    names = label_names(board.dataset)
     plots = []
     for metric in per_case_metrics(rows):
         direction = rows[0].direction if metric == rows[0].metric else _direction(metric)
-        svg = distribution_plot(rows, metric, direction)
+        svg = distribution_plot(rows, metric, direction, names)
         if svg:
-            plots.append(f"<h3>per-case {esc(metric)}</h3>{svg}")
+            plots.append(f"<h3>per-case {esc(metric_title(metric, names))}</h3>{svg}")
     if not plots:
         plots.append('<p class="note">no per-case metric values in these runs (dataset-level metrics only)</p>')
-    return (f'<section data-dataset="{esc(dataset)}"><h2>{esc(dataset)}</h2>'
-            f'<p class="caption">{esc(caption(dataset, rows))}</p>{table(rows)}{"".join(plots)}</section>')
+    return (f'<section data-dataset="{esc(board.dataset)}" data-board="{esc(board.describe())}"><h2>{esc(title)}</h2>'
+            f'<p class="caption">{esc(caption(board, rows))}</p>{table(rows, names)}{"".join(plots)}'
+            "</section>")
 
 
 def _direction(metric: str) -> str | None:
@@ -232,7 +288,7 @@ def _direction(metric: str) -> str | None:
     return registered_direction(metric)
 
 
-def render_page(ranking: dict[str, list[Ranked]], title: str = "medhub leaderboard") -> str:
+def render_page(ranking: dict[Board, list[Ranked]], title: str = "medhub leaderboard") -> str:
     """The whole page for a ranking."""
     from datetime import datetime, timezone
 
@@ -240,9 +296,10 @@ def render_page(ranking: dict[str, list[Ranked]], title: str = "medhub leaderboa
 
     n = sum(len(rows) for rows in ranking.values())
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    sections = "".join(section(d, rows) for d, rows in ranking.items())
+    names = titles(ranking)
+    sections = "".join(section(names[b], b, rows) for b, rows in ranking.items())
     return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{esc(title)}</title><style>{STYLE}</style></head><body>"
-            f'<h1>{esc(title)}</h1><p class="caption">{n} run(s) in {len(ranking)} dataset(s) · '
+            f'<h1>{esc(title)}</h1><p class="caption">{n} run(s) on {len(ranking)} board(s) · '
             f"medhub {esc(medhub.__version__)} · {stamp}</p>{sections}<script>{SCRIPT}</script></body></html>\n")

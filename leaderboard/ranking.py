@@ -1,24 +1,87 @@
-"""Ranking runs per dataset by a metric in its direction; ties go to the earlier run; no value ranks last.
+"""Ranking runs on boards of comparable runs by a metric in its direction; ties go to the earlier run; no value
+ranks last.
 
-A dataset is ranked by its ranking metric (the one most of its records name in ``ranking``), or by another
-aggregate metric with ``metric=``. The direction of a metric comes from the records when it is their ranking
-metric, else from the metric registry; an unregistered metric ranks higher-is-better and says so in a note.
+Only comparable runs are ranked together: a **board** (:class:`Board`) holds the runs of one dataset id and
+version, one split (name, fold, number of folds, split seed) and one evaluation protocol (id and version). A
+dataset whose runs differ in any of these gets one board per combination, each ranked on its own. A board is
+ranked by its ranking metric (the one most of its records name in ``ranking``), or by another aggregate metric
+with ``metric=``. The direction of a metric comes from the records when it is their ranking metric, else from the
+metric registry; an unregistered metric ranks higher-is-better and says so in a note. A reproduction
+(``reproduces``) is no row of its own: it is listed beside its original (:mod:`medhub.leaderboard.reproduction`).
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
 
 from medhub.core.errors import MedhubError
+from medhub.leaderboard.record import record_protocol
+from medhub.leaderboard.reproduction import Reproduction, attach, compare, identical
+
+
+@dataclass(frozen=True)
+class Board:
+    """What runs must share to be ranked together: dataset id and version, split and protocol."""
+
+    dataset: str
+    version: str
+    split: str
+    fold: int | None
+    folds: int | None
+    split_seed: int | None
+    protocol: str
+    protocol_version: str
+
+    @classmethod
+    def of(cls, record: dict[str, Any]) -> Board:
+        """The board of a (validated) record; a schema-1 record is under the default protocol."""
+        ds, protocol = record["dataset"], record_protocol(record)
+        split = ds["split"]
+        return cls(dataset=ds["id"], version=str(ds["version"]), split=split["name"], fold=split.get("fold"),
+                   folds=split.get("folds"), split_seed=split.get("seed"), protocol=protocol["id"],
+                   protocol_version=protocol["version"])
+
+    def sort_key(self) -> tuple[Any, ...]:
+        """Boards in dataset id order, then version, split, fold, folds, split seed, protocol (None first)."""
+        return tuple((0, "") if v is None else (1, v) for v in (getattr(self, f.name) for f in fields(self)))
+
+    @property
+    def protocol_label(self) -> str:
+        """``id@version`` (what ``--protocol`` takes)."""
+        return f"{self.protocol}@{self.protocol_version}"
+
+    @property
+    def fold_label(self) -> str:
+        """``fold/folds`` (``1/5``), the fold alone when the number of folds is unknown, empty without a fold."""
+        if self.fold is None:
+            return ""
+        return f"{self.fold}/{self.folds}" if self.folds is not None else str(self.fold)
+
+    def describe(self, only: tuple[str, ...] | None = None) -> str:
+        """The board in words (``v1 · split test · fold 0/5 · split seed 0 · protocol default@1``), the dataset
+        id left out; ``only`` keeps the parts that name one of those fields."""
+        parts = {"version": f"v{self.version}", "split": f"split {self.split}",
+                 "fold": f"fold {self.fold_label}" if self.fold is not None else "no fold",
+                 "split_seed": f"split seed {self.split_seed}", "protocol": f"protocol {self.protocol_label}"}
+        aliases = {"folds": "fold", "protocol_version": "protocol"}
+        wanted = None if only is None else {aliases.get(name, name) for name in only}
+        shown = [text for name, text in parts.items() if wanted is None or name in wanted]
+        return " · ".join(shown)
+
+
+def differing(boards: list[Board]) -> tuple[str, ...]:
+    """The fields (besides the dataset) in which ``boards`` differ, in :class:`Board` order."""
+    return tuple(f.name for f in fields(Board)
+                 if f.name != "dataset" and len({getattr(b, f.name) for b in boards}) > 1)
 
 
 @dataclass
 class Ranked:
-    """One row of a dataset's ranking."""
+    """One row of a board's ranking, with the reproductions listed beside it."""
 
     rank: int
     record: dict[str, Any]
@@ -26,6 +89,8 @@ class Ranked:
     direction: str
     value: float | None
     best_of_model: bool
+    board: Board | None = None
+    reproductions: list[Reproduction] = field(default_factory=list)
 
 
 def as_number(value: Any) -> float | None:
@@ -91,34 +156,58 @@ def aggregate_metrics(records: list[dict[str, Any]]) -> list[str]:
     return sorted(names)
 
 
-def rank(records: list[dict[str, Any]], metric: str | None = None,
-         notes: list[str] | None = None) -> dict[str, list[Ranked]]:
-    """``{dataset id: [Ranked, ...]}`` (datasets sorted by id), best first; the best run of each model is marked.
+def reproduction_of(original: dict[str, Any], record: dict[str, Any], metric: str) -> Reproduction:
+    """``record`` (a reproduction of ``original``) compared with it; the difference is taken on ``metric``."""
+    a, b = metric_value(original, metric), metric_value(record, metric)
+    diff = 0.0 if a == b else (b - a if a is not None and b is not None else None)
+    return Reproduction(record=record, identical=identical(compare(original, record)) and a == b, difference=diff)
 
-    With ``metric``, datasets where no run has that metric are left out (a note says which); when no
-    dataset has it, MedhubError names the metrics there are. Notes are appended to ``notes`` when given.
+
+def boards_of(records: list[dict[str, Any]], notes: list[str]) -> dict[Board, list[dict[str, Any]]]:
+    """The records grouped by board (boards in :meth:`Board.sort_key` order); a dataset split over several
+    boards gets a note naming what differs."""
+    by_board: dict[Board, list[dict[str, Any]]] = {}
+    for record in records:
+        by_board.setdefault(Board.of(record), []).append(record)
+    per_dataset: dict[str, list[Board]] = {}
+    for board in by_board:
+        per_dataset.setdefault(board.dataset, []).append(board)
+    for dataset, boards in sorted(per_dataset.items()):
+        if len(boards) > 1:
+            what = ", ".join(name.replace("_", " ") for name in differing(boards))
+            notes.append(f"{dataset}: its runs differ in {what}, so they are ranked on {len(boards)} separate boards "
+                         "(only runs with the same dataset version, split, fold and protocol are compared)")
+    return {b: by_board[b] for b in sorted(by_board, key=Board.sort_key)}
+
+
+def rank(records: list[dict[str, Any]], metric: str | None = None,
+         notes: list[str] | None = None) -> dict[Board, list[Ranked]]:
+    """``{board: [Ranked, ...]}`` (boards by dataset id, then the board's fields), best first; the best run of
+    each model on a board is marked. Reproductions are not ranked: each is listed in its original's
+    ``reproductions`` (when the original is among ``records`` and on the same board).
+
+    With ``metric``, boards where no run has that metric are left out (a note says which); when no
+    run has it, MedhubError names the metrics there are. Notes are appended to ``notes`` when given.
     """
     notes = notes if notes is not None else []
-    by_dataset: dict[str, list[dict[str, Any]]] = {}
-    for record in records:
-        by_dataset.setdefault(record["dataset"]["id"], []).append(record)
-    if metric and by_dataset and not any(metric_value(r, metric) is not None or r["ranking"]["metric"] == metric
-                                         for r in records):
+    ranked_records, beside = attach(records, lambda a, b: Board.of(a) == Board.of(b))
+    by_board = boards_of(ranked_records, notes)
+    if metric and by_board and not any(metric_value(r, metric) is not None or r["ranking"]["metric"] == metric
+                                       for r in records):
         from medhub.core.errors import closest
 
-        known = sorted({m for group in by_dataset.values() for m in aggregate_metrics(group)})
+        known = sorted({m for group in by_board.values() for m in aggregate_metrics(group)})
         near = closest(metric, known, n=3)
         hint = f" (did you mean {', '.join(near)}?)" if near else ""
         raise MedhubError(f'--metric "{metric}": no selected run has this aggregate metric{hint}; '
                           f"metrics there are: {', '.join(known) or 'none'}")
-    out: dict[str, list[Ranked]] = {}
+    out: dict[Board, list[Ranked]] = {}
     directions_noted: set[str] = set()
-    for dataset in sorted(by_dataset):
-        group = by_dataset[dataset]
+    for board, group in by_board.items():
         name = metric or ranking_metric(group)
         if metric and not any(metric_value(r, name) is not None for r in group) \
                 and not any(r["ranking"]["metric"] == name for r in group):
-            notes.append(f"{dataset}: no run has metric {name}; left out")
+            notes.append(f"{board.dataset} ({board.describe()}): no run has metric {name}; left out")
             continue
         direction, note = direction_of(name, group)
         if note and name not in directions_noted:
@@ -139,7 +228,9 @@ def rank(records: list[dict[str, Any]], metric: str | None = None,
             best = model not in seen and value is not None
             if best:
                 seen.add(model)
+            copies = sorted(beside.get(record["run_id"], []), key=lambda r: (created_at(r), r["run_id"]))
             rows.append(Ranked(rank=i, record=record, metric=name, direction=direction, value=value,
-                               best_of_model=best))
-        out[dataset] = rows
+                               best_of_model=best, board=board,
+                               reproductions=[reproduction_of(record, c, name) for c in copies]))
+        out[board] = rows
     return out

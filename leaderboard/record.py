@@ -1,4 +1,9 @@
-"""The result record: validation against ``schema.json`` (schema 1) and a typed view of its key fields.
+"""The result record: validation against ``schema.json`` (schemas 1 and 2) and a typed view of its key fields.
+
+Schema 2 (what ``hub run`` writes) adds ``protocol`` (``{"id", "version"}``: the evaluation protocol the numbers
+were computed under), ``reproduces`` (the run a ``hub reproduce`` re-ran), ``git_dirty`` and the versions of the
+numerical libraries. Schema-1 records still load, validate and rank: their protocol reads as
+:data:`DEFAULT_PROTOCOL` (:func:`record_protocol`), their split and fold come from ``dataset.split``.
 
 Validation implements the part of JSON Schema that ``schema.json`` uses (``SUPPORTED_KEYWORDS``), so a
 record is checked without extra dependencies; the tests check that the ``jsonschema`` package agrees on
@@ -20,11 +25,13 @@ from typing import Any
 
 from medhub.core.errors import MedhubError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_SCHEMAS = (1, 2)  # the record schemas this medhub validates, ranks and renders
+DEFAULT_PROTOCOL = {"id": "default", "version": "1"}  # today's scoring; what a schema-1 record was scored under
 TYPES: dict[str, tuple[type, ...]] = {"object": (dict,), "array": (list,), "string": (str,), "integer": (int,),
                                       "number": (int, float), "boolean": (bool,), "null": (type(None),)}
 SUPPORTED_KEYWORDS = frozenset({"$schema", "$id", "title", "description", "type", "required", "properties",
-                                "items", "enum", "minimum", "minLength", "pattern"})
+                                "items", "enum", "minimum", "minLength", "pattern", "if", "then"})
 MAX_DEPTH = 64  # levels of objects / lists; records written by hub run nest about 6
 INT64 = (-(2**63), 2**63 - 1)  # SQLite's INTEGER range
 
@@ -84,6 +91,8 @@ def schema_errors(value: Any, node: dict[str, Any], where: str = "record") -> li
     if isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:
         return [f"{where}: the integer {_digits(value)} does not fit in 64 bits ({INT64[0]} to {INT64[1]})"]
     problems = []
+    if "if" in node and not schema_errors(value, node["if"], where):
+        problems += schema_errors(value, node.get("then", {}), where)
     if "enum" in node and value not in node["enum"]:
         problems.append(f"{where}: {value!r} is not one of {node['enum']}")
     if "minimum" in node and isinstance(value, (int, float)) and value < node["minimum"]:
@@ -106,20 +115,40 @@ def schema_errors(value: Any, node: dict[str, Any], where: str = "record") -> li
     return problems
 
 
+def _claimed_schema(record: Any) -> int | None:
+    """The ``schema`` number a record claims (None when it claims none, or not an integer)."""
+    if isinstance(record, dict) and isinstance(record.get("schema"), int) and not isinstance(record["schema"], bool):
+        return record["schema"]
+    return None
+
+
 def validate(record: Any, source: str = "result record") -> None:
-    """Raise MedhubError naming ``source`` and the first invalid field (``record.timings.train_s: missing``)."""
-    if isinstance(record, dict) and isinstance(record.get("schema"), int) and record["schema"] > SCHEMA_VERSION:
-        raise MedhubError(f"{source}: record.schema is {record['schema']}, written by a newer medhub; this medhub "
-                          f"reads schema {SCHEMA_VERSION}: upgrade medhub (pip install -U medhub)")
+    """Raise MedhubError naming ``source`` and the first invalid field (``record.timings.train_s: missing``).
+
+    Records of every schema in :data:`READABLE_SCHEMAS` are valid; a newer one is refused with "upgrade medhub"."""
+    claimed = _claimed_schema(record)
+    if claimed is not None and claimed > SCHEMA_VERSION:
+        raise MedhubError(f"{source}: record.schema is {claimed}, written by a newer medhub; this medhub reads "
+                          f"schemas {', '.join(map(str, READABLE_SCHEMAS))}: upgrade medhub (pip install -U medhub)")
+    shown_schema = claimed if claimed in READABLE_SCHEMAS else SCHEMA_VERSION
     deep = too_deep(record)
     if deep is not None:
         shown = deep if len(deep) <= 80 else deep[:77] + "..."
-        raise MedhubError(f"{source}: not a valid medhub result (schema {SCHEMA_VERSION}): {shown}: nested more than "
+        raise MedhubError(f"{source}: not a valid medhub result (schema {shown_schema}): {shown}: nested more than "
                           f"{MAX_DEPTH} levels deep")
     problems = schema_errors(record, schema())
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise MedhubError(f"{source}: not a valid medhub result (schema {SCHEMA_VERSION}): {problems[0]}{more}")
+        raise MedhubError(f"{source}: not a valid medhub result (schema {shown_schema}): {problems[0]}{more}")
+
+
+def record_protocol(record: dict[str, Any]) -> dict[str, str]:
+    """``{"id", "version"}`` of the evaluation protocol a (validated) record was scored under: its own
+    ``protocol`` (schema 2), else :data:`DEFAULT_PROTOCOL` (a schema-1 record: scored the default way)."""
+    protocol = record.get("protocol")
+    if isinstance(protocol, dict) and isinstance(protocol.get("id"), str):
+        return {"id": protocol["id"], "version": str(protocol.get("version", DEFAULT_PROTOCOL["version"]))}
+    return dict(DEFAULT_PROTOCOL)
 
 
 @dataclass(frozen=True)
@@ -137,6 +166,11 @@ class Result:
     config_hash: str
     parameters: int
     seed: int
+    split: str = ""
+    fold: int | None = None
+    protocol: str = DEFAULT_PROTOCOL["id"]
+    protocol_version: str = DEFAULT_PROTOCOL["version"]
+    reproduces: str | None = None
     aggregate: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -144,11 +178,15 @@ class Result:
         """The typed view of a (validated) record."""
         rank = record["ranking"]
         value = rank["value"]
+        split, protocol = record["dataset"]["split"], record_protocol(record)
+        fold = split.get("fold")
         return cls(run_id=record["run_id"], status=record["status"], created=record["created"],
                    dataset=record["dataset"]["id"], model=record["model"]["id"], metric=rank["metric"],
                    direction=rank["direction"], value=None if value is None else float(value),
                    config_hash=record["config_hash"], parameters=int(record["model"]["parameters"]),
-                   seed=int(record["seed"]), aggregate=dict(record["metrics"]["aggregate"]))
+                   seed=int(record["seed"]), split=split["name"], fold=None if fold is None else int(fold),
+                   protocol=protocol["id"], protocol_version=protocol["version"],
+                   reproduces=record.get("reproduces"), aggregate=dict(record["metrics"]["aggregate"]))
 
     @classmethod
     def parse(cls, record: Any, source: str = "result record") -> Result:
@@ -161,18 +199,24 @@ def build_record(*, run_id: str, created: str, finished: str, dataset: dict[str,
                  config: dict[str, Any], config_hash: str, rows: list[dict[str, Any]], aggregate: dict[str, Any],
                  ranking_metric: str, direction: str, devices: dict[str, Any], timings: dict[str, float],
                  versions: dict[str, Any], artifacts: dict[str, Any], onnx_max_abs_diff: float | None,
-                 history: list[dict[str, Any]]) -> dict[str, Any]:
+                 history: list[dict[str, Any]], protocol: dict[str, str] | None = None,
+                 reproduces: str | None = None) -> dict[str, Any]:
     """The result record (schema :data:`SCHEMA_VERSION`) of a completed run, as strict JSON values.
 
     ``aggregate`` holds the means over cases: plain values become ``metrics.aggregate``, per-label mappings
     ``metrics.per_label``; ``rows`` are the per-case values, stored raw. The ranking value is the aggregate
-    of ``ranking_metric`` (None when it is missing or not finite). The caller validates the record when it
-    stores it (:func:`medhub.leaderboard.store.save_result`).
+    of ``ranking_metric`` (None when it is missing or not finite). ``protocol`` is the evaluation protocol's
+    ``{"id", "version"}`` (default :data:`DEFAULT_PROTOCOL`); ``reproduces`` the run id a ``hub reproduce``
+    re-ran. ``git_commit`` / ``git_dirty`` are medhub's own source checkout
+    (:func:`medhub.leaderboard.provenance.source_checkout`). The caller validates the record when it stores it
+    (:func:`medhub.leaderboard.store.save_result`).
     """
     from medhub.core.json_values import json_safe
-    from medhub.leaderboard.provenance import git_commit
+    from medhub.leaderboard.provenance import source_checkout
 
     value = aggregate.get(ranking_metric)
+    commit, dirty = source_checkout()
+    chosen = protocol or DEFAULT_PROTOCOL
     return json_safe({
         "schema": SCHEMA_VERSION, "run_id": run_id, "status": "completed", "created": created, "finished": finished,
         "dataset": dataset, "model": model, "config": config, "config_hash": config_hash, "seed": int(config["seed"]),
@@ -181,6 +225,7 @@ def build_record(*, run_id: str, created: str, finished: str, dataset: dict[str,
                     "per_case": rows},
         "ranking": {"metric": ranking_metric, "direction": direction,
                     "value": float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None},
-        "devices": devices, "timings": timings, "versions": versions, "git_commit": git_commit(),
+        "protocol": {"id": str(chosen["id"]), "version": str(chosen["version"])}, "reproduces": reproduces,
+        "devices": devices, "timings": timings, "versions": versions, "git_commit": commit, "git_dirty": dirty,
         "artifacts": artifacts, "onnx_max_abs_diff": onnx_max_abs_diff, "history": history,
     })

@@ -1,11 +1,12 @@
 """The local leaderboard store: SQLite (WAL, busy timeout, one transaction per insert) + result.json copies.
 
-``$MEDHUB_HOME/leaderboard.sqlite`` holds one row per run: the ranked fields in columns and the whole
-record as JSON. Writers from several processes are safe: WAL journal, a 30 s busy timeout, ``BEGIN
-IMMEDIATE`` transactions and a retry loop around "database is locked" so it never reaches the user.
-Inserting a run id again is a no-op when the record is identical and replaces the row when it differs
-(a corrected or re-imported record: the last write wins). ``runs/<run_id>/result.json`` is the portable
-copy; ``hub leaderboard import`` reads such files from another machine.
+``$MEDHUB_HOME/leaderboard.sqlite`` holds one row per run: the ranked fields in columns (the board's split,
+fold and protocol, and the run a reproduction reproduces, among them) and the whole record as JSON. Writers
+from several processes are safe: WAL journal, a 30 s busy timeout, ``BEGIN IMMEDIATE`` transactions and a
+retry loop around "database is locked" so it never reaches the user. Inserting a run id again is a no-op when
+the record is identical and replaces the row when it differs (a corrected or re-imported record: the last
+write wins). ``runs/<run_id>/result.json`` is the portable copy; ``hub leaderboard import`` reads such files
+from another machine.
 
 A disk that is full, a folder or file that is read-only or cannot be opened is reported as what it is (the
 path and the fix, nothing stored, the database as it was); only a file SQLite cannot read as a database gets
@@ -28,12 +29,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from medhub.core.errors import MedhubError
-from medhub.leaderboard.record import MAX_DEPTH, Result, validate
+from medhub.leaderboard.record import DEFAULT_PROTOCOL, MAX_DEPTH, Result, validate
 
 T = TypeVar("T")
-STORE_VERSION = 2
+STORE_VERSION = 3
 COLUMNS = ("run_id", "status", "created", "dataset", "model", "metric", "direction", "value", "config_hash",
-           "parameters", "seed", "record")
+           "parameters", "seed", "split", "fold", "protocol", "protocol_version", "reproduces", "record")
 # Each version's statements bring a database of the previous version up to it, inside one transaction.
 MIGRATIONS: dict[int, Sequence[str]] = {
     1: (
@@ -48,6 +49,19 @@ MIGRATIONS: dict[int, Sequence[str]] = {
         "ALTER TABLE runs ADD COLUMN seed INTEGER NOT NULL DEFAULT 0",
         "UPDATE runs SET status = json_extract(record, '$.status'), seed = json_extract(record, '$.seed')",
         "CREATE INDEX IF NOT EXISTS runs_model ON runs (model)",
+    ),
+    3: (  # the board of a run (split, fold, protocol) and the run a reproduction reproduces, as columns
+        "ALTER TABLE runs ADD COLUMN split TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE runs ADD COLUMN fold INTEGER",
+        f"ALTER TABLE runs ADD COLUMN protocol TEXT NOT NULL DEFAULT '{DEFAULT_PROTOCOL['id']}'",
+        f"ALTER TABLE runs ADD COLUMN protocol_version TEXT NOT NULL DEFAULT '{DEFAULT_PROTOCOL['version']}'",
+        "ALTER TABLE runs ADD COLUMN reproduces TEXT",
+        f"""UPDATE runs SET split = COALESCE(json_extract(record, '$.dataset.split.name'), ''),
+               fold = json_extract(record, '$.dataset.split.fold'),
+               protocol = COALESCE(json_extract(record, '$.protocol.id'), '{DEFAULT_PROTOCOL['id']}'),
+               protocol_version = COALESCE(json_extract(record, '$.protocol.version'), '{DEFAULT_PROTOCOL['version']}'),
+               reproduces = json_extract(record, '$.reproduces')""",
+        "CREATE INDEX IF NOT EXISTS runs_reproduces ON runs (reproduces)",
     ),
 }
 LOCK_WORDS = ("locked", "busy")
@@ -233,7 +247,8 @@ class Store:
                 raise MedhubError(f"run {r.run_id}: the record holds NaN or infinity as a number; "
                                   'write null for NaN and the strings "inf" / "-inf"') from None
             rows.append((r.run_id, r.status, r.created, r.dataset, r.model, r.metric, r.direction, r.value,
-                         r.config_hash, r.parameters, r.seed, blob))
+                         r.config_hash, r.parameters, r.seed, r.split, r.fold, r.protocol, r.protocol_version,
+                         r.reproduces, blob))
         conn = self.connect()
         insert_sql = f"INSERT OR REPLACE INTO runs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
@@ -288,9 +303,9 @@ class Store:
         from medhub.core.errors import closest
         from medhub.core.runs import unique_prefix
 
-        rows = self._read("SELECT record FROM runs WHERE run_id = ?", (run_id,))
-        if rows:
-            return json.loads(rows[0][0])
+        found = self.lookup(run_id)
+        if found is not None:
+            return found
         ids = self.run_ids()
         match = unique_prefix(run_id, ids, f"the leaderboard {self.path}", AMBIGUOUS_SHOWN)
         if match is not None:
@@ -299,9 +314,21 @@ class Store:
         hint = f"; closest: {', '.join(near)}" if near else ""
         raise MedhubError(f'no run "{run_id}" in the leaderboard {self.path}{hint}; list runs with: hub leaderboard')
 
+    def lookup(self, run_id: str) -> dict[str, Any] | None:
+        """The record stored under exactly ``run_id``, or None."""
+        rows = self._read("SELECT record FROM runs WHERE run_id = ?", (run_id,))
+        return json.loads(rows[0][0]) if rows else None
+
+    def reproductions_of(self, run_id: str) -> list[dict[str, Any]]:
+        """The records of the runs that reproduce ``run_id`` (oldest first)."""
+        rows = self._read("SELECT record FROM runs WHERE reproduces = ? ORDER BY created, run_id", (run_id,))
+        return [json.loads(r[0]) for r in rows]
+
     def query(self, dataset: str | None = None, model: str | None = None, status: str | None = None,
-              limit: int | None = None) -> list[dict[str, Any]]:
-        """Records whose dataset / model id match the given ids or fnmatch patterns (oldest first)."""
+              limit: int | None = None, split: str | None = None, fold: int | None = None,
+              protocol: str | None = None) -> list[dict[str, Any]]:
+        """Records whose dataset / model id match the given ids or fnmatch patterns (oldest first), and when given
+        whose split name, fold and protocol (``id`` or ``id@version``) are these."""
         where, args = [], []
         for column, pattern in (("dataset", dataset), ("model", model)):
             if pattern and not any(ch in pattern for ch in "*?["):
@@ -310,9 +337,12 @@ class Store:
             elif pattern and _glob(pattern) is not None:
                 where.append(f"{column} GLOB ?")
                 args.append(_glob(pattern))
-        if status:
-            where.append("status = ?")
-            args.append(status)
+        protocol_id, _, protocol_version = (protocol or "").partition("@")
+        for column, wanted in (("status", status), ("split", split), ("fold", fold), ("protocol", protocol_id),
+                               ("protocol_version", protocol_version)):
+            if wanted is not None and wanted != "":
+                where.append(f"{column} = ?")
+                args.append(wanted)
         sql = "SELECT record, dataset, model FROM runs" + (f" WHERE {' AND '.join(where)}" if where else "")
         sql += " ORDER BY created, run_id"
         out = []
@@ -381,18 +411,21 @@ def get(run_id: str) -> dict[str, Any]:
 
 
 def query(dataset: str | None = None, model: str | None = None, status: str | None = None,
-          limit: int | None = None) -> list[dict[str, Any]]:
-    """Stored records matching dataset / model ids or fnmatch patterns, oldest first."""
+          limit: int | None = None, split: str | None = None, fold: int | None = None,
+          protocol: str | None = None) -> list[dict[str, Any]]:
+    """Stored records matching dataset / model ids or fnmatch patterns (and split / fold / protocol), oldest
+    first."""
     with Store() as store:
-        return store.query(dataset, model, status, limit)
+        return store.query(dataset, model, status, limit, split, fold, protocol)
 
 
-def import_files(paths: Iterable[Path | str], store: Store | None = None,
-                 replaced: list[str] | None = None) -> list[str]:
+def import_files(paths: Iterable[Path | str], store: Store | None = None, replaced: list[str] | None = None,
+                 unchanged: list[str] | None = None) -> list[str]:
     """Validate every result.json first, then insert them all in one transaction; returns the run ids.
 
     One bad file raises MedhubError naming the file and the field, and nothing is inserted. A run id already
-    stored with a different record is replaced (the last write wins); its id is appended to ``replaced``.
+    stored with a different record is replaced (the last write wins); its id is appended to ``replaced``. A
+    record already stored identically is not written again; its id is appended to ``unchanged``.
     """
     records = [read_result_file(p) for p in paths]
     if not records:
@@ -406,4 +439,6 @@ def import_files(paths: Iterable[Path | str], store: Store | None = None,
         written = target.insert_many(records)
     if replaced is not None:
         replaced += [r["run_id"] for r, w in zip(records, written) if w and r["run_id"] in before]
+    if unchanged is not None:
+        unchanged += [r["run_id"] for r, w in zip(records, written) if not w]
     return [r["run_id"] for r in records]

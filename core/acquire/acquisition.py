@@ -213,6 +213,9 @@ def _acquire(info: DatasetInfo, home_dir: Path, target: Path, force: bool, jobs:
         mark_ready(info.id, details)
     else:
         mark_linked(info.id, target, details)
+    from medhub.core.acquire.file_hashes import record_dataset_hashes
+
+    record_dataset_hashes(info, target, quiet)  # the content hashes of the data fingerprint, once
     if not quiet:
         log(f"{info.id} is ready at {target}")
     return target

@@ -42,5 +42,8 @@ def run(args: argparse.Namespace) -> int:
     check_label_values(info, path, quiet=args.quiet or not sys.stderr.isatty())
     with dataset_lock(info.id):  # not while a hub download of the same dataset writes its markers
         mark_linked(info.id, path, {"dataset": info.id, "version": info.version})
+    from medhub.core.acquire.file_hashes import record_dataset_hashes
+
+    record_dataset_hashes(info, path, quiet=args.quiet or not sys.stderr.isatty())  # for the data fingerprint
     print(f"{info.id}\t{path}")
     return 0

@@ -1,4 +1,7 @@
-"""``hub reproduce RUN_ID``: re-run a recorded configuration and compare every metric with the record."""
+"""``hub reproduce RUN_ID``: re-run a recorded configuration and compare every metric with the record.
+
+The new run's record says which run it reproduces (``reproduces``: the original run, also when ``RUN_ID`` is
+itself a reproduction), so the leaderboard shows it beside that run instead of as a ranked row of its own."""
 
 from __future__ import annotations
 
@@ -39,21 +42,6 @@ def load_recorded(run_id: str) -> dict[str, Any]:
         store.close()
 
 
-def compare(recorded: dict[str, Any], fresh: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per aggregate metric: recorded, reproduced, difference."""
-    rows = []
-    old, new = recorded["metrics"]["aggregate"], fresh["metrics"]["aggregate"]
-    for key in sorted(set(old) | set(new)):
-        a, b = old.get(key), new.get(key)
-        diff = None
-        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-            diff = b - a
-        elif a == b:
-            diff = 0.0
-        rows.append({"metric": key, "recorded": a, "reproduced": b, "difference": diff})
-    return rows
-
-
 def run(args: argparse.Namespace) -> int:
     """Re-run and compare; exit 0 either way (differences are reported, not errors). A data-parallel run is
     re-run with the same number of torchrun processes (another number is refused with the torchrun line)."""
@@ -61,18 +49,22 @@ def run(args: argparse.Namespace) -> int:
     from medhub.core.parallel.distributed import require_world_size
     from medhub.core.runconfig.saved import saved_config
     from medhub.core.runner import driver
+    from medhub.leaderboard.reproduction import compare
+    from medhub.leaderboard.reproduction import identical as all_identical
 
     recorded = load_recorded(args.run_id)
     parallel = (recorded.get("devices") or {}).get("parallel") or {}
     require_world_size(int(parallel.get("world_size") or 1), recorded["run_id"], f"reproduce {recorded['run_id']}")
     config = saved_config(recorded["config"], f"the record of run {recorded['run_id']}")
-    fresh = driver.run(config, quiet=args.quiet or not sys.stderr.isatty())
+    original = recorded.get("reproduces") or recorded["run_id"]  # a reproduction of a reproduction: the original
+    fresh = driver.run(config, quiet=args.quiet or not sys.stderr.isatty(), reproduces=original)
     if fresh is None:  # every rank but 0 of a torchrun launch: rank 0 reports
         return 0
     rows = compare(recorded, fresh)
-    identical = all(r["difference"] == 0 for r in rows)
+    identical = all_identical(rows)
     if args.json:
-        print_json({"run_id": recorded["run_id"], "reproduced_run_id": fresh["run_id"], "identical": identical, "metrics": rows})
+        print_json({"run_id": recorded["run_id"], "reproduced_run_id": fresh["run_id"], "reproduces": original,
+                    "identical": identical, "metrics": rows})
         return 0
     print_table([(r["metric"], r["recorded"], r["reproduced"], r["difference"]) for r in rows],
                 ["metric", "recorded", "reproduced", "difference"])

@@ -37,4 +37,8 @@ def verify_dataset(dataset_id: str, quiet: bool = True) -> dict[str, Any]:
     except MedhubError:
         if not layout:
             raise  # a folder that does not parse has no labels to check; the layout's problems say why
+    if not layout:
+        from medhub.core.acquire.file_hashes import record_dataset_hashes
+
+        record_dataset_hashes(info, root, quiet, force=True)  # every file read again: the fingerprint's hashes
     return {"dataset": info.id, "root": str(root), "archives": archives, "problems": problems, "ok": not problems}

@@ -28,7 +28,7 @@ SCORING = ("whole", "slices")
 NAN_RULES = ("skip", "value", "error")
 EMPTY_CASES = ("both_empty", "reference_empty", "prediction_empty")
 SPEC_KEYS = ("metric", "name", "options", "relative_to")
-DEFAULT_ID = "medhub-default"
+DEFAULT_ID = "default"
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*\Z")  # region and metric names: no "/" (it joins "dice/ET")
 SPECIAL = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 

@@ -29,9 +29,10 @@ def new_run_id(config: RunConfig) -> str:
 
 
 def run(config: RunConfig, quiet: bool = False, stop_after_epochs: int | None = None,
-        run_id: str | None = None) -> dict[str, Any] | None:
+        run_id: str | None = None, reproduces: str | None = None) -> dict[str, Any] | None:
     """Train and evaluate one resolved config; returns the result record (None when stopped early on request,
-    and on every rank but 0 of a torchrun launch)."""
+    and on every rank but 0 of a torchrun launch). ``reproduces``: the run id this run re-runs (``hub
+    reproduce``), kept in ``run.json`` (so a resumed run keeps it) and written into the record."""
     from medhub.core.parallel.distributed import barrier, init_from_env
 
     dist = init_from_env(config.device)
@@ -39,7 +40,7 @@ def run(config: RunConfig, quiet: bool = False, stop_after_epochs: int | None = 
     folder = run_dir(run_id, "run id")
     created = not folder.exists()
     if dist.is_main:
-        start_run_folder(folder, config, dist.world_size, created)
+        start_run_folder(folder, config, dist.world_size, created, reproduces)
     barrier(dist)
     try:
         trainer = Trainer(config, folder, quiet=quiet, dist=dist)
@@ -54,13 +55,15 @@ def run(config: RunConfig, quiet: bool = False, stop_after_epochs: int | None = 
         raise
 
 
-def start_run_folder(folder: Path, config: RunConfig, world_size: int, created: bool) -> None:
+def start_run_folder(folder: Path, config: RunConfig, world_size: int, created: bool,
+                     reproduces: str | None = None) -> None:
     """Write the run's ``config.json`` and ``run.json`` into ``folder`` (made when missing). A read-only or full
     disk is a one-line MedhubError naming the folder; a folder this call made is removed again."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         write_json_atomic(folder / "config.json", config.to_dict())
-        write_json_atomic(folder / "run.json", {"run_id": folder.name, "created": now_iso(), "world_size": world_size})
+        write_json_atomic(folder / "run.json", {"run_id": folder.name, "created": now_iso(), "world_size": world_size,
+                                                **({"reproduces": reproduces} if reproduces else {})})
     except (OSError, MedhubError) as err:
         if created:
             import shutil
@@ -107,7 +110,7 @@ def _drive(trainer: Trainer, stop_after_epochs: int | None, resume_from: Path | 
         if resume_from is not None:
             trainer.restore(resume_from)
         finished = trainer.fit(stop_after_epochs=stop_after_epochs)
-        record = trainer.finish(meta["created"]) if finished else None
+        record = trainer.finish(meta["created"], meta.get("reproduces")) if finished else None
         # Every rank leaves together: a gloo rank whose peer closed its sockets while it was still busy
         # (rank 0 exporting and writing) can abort with "connection closed by peer".
         barrier(trainer.dist)

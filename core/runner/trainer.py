@@ -106,7 +106,7 @@ class Trainer:
         eval_cases, _ = split_cases(parts, eval_split, cfg.fold, cfg.folds, cfg.seed)
         if not train_cases:
             raise MedhubError(f'dataset "{self.info.id}" has no training cases in fold {cfg.fold}')
-        self.data_fingerprint = parts_fingerprint(parts.parts)
+        self.data_fingerprint = parts_fingerprint(parts.parts, self.info.id)
         self.train = prepare(train_cases, cfg, self.info, "prepare train", self.quiet)
         self.val = prepare(val_cases, cfg, self.info, "prepare val", self.quiet)
         self.eval = (self.val if eval_split == "val" else
@@ -409,7 +409,7 @@ class Trainer:
         return True
 
     # ---------------------------------------------------------------- final evaluation and record
-    def finish(self, created: str) -> dict[str, Any]:
+    def finish(self, created: str, reproduces: str | None = None) -> dict[str, Any]:
         import torch
 
         best = self.run_dir / "checkpoints" / CHECKPOINT_BEST
@@ -459,7 +459,7 @@ class Trainer:
                        "checkpoint_best": str(best), "checkpoint_last": str(self.run_dir / "checkpoints" / CHECKPOINT_LAST),
                        "onnx": str(onnx_path) if onnx_path else None,
                        "tensorboard": str(self.run_dir / "tensorboard")},
-            onnx_max_abs_diff=onnx_diff, history=self.state.history)
+            onnx_max_abs_diff=onnx_diff, history=self.state.history, reproduces=reproduces)
 
 
 def timings(prepare_s: float, state: RunState, eval_s: float, export_s: float) -> dict[str, float]:

@@ -7,8 +7,26 @@ import copy
 
 def make_record(run_id: str = "run-1", dataset: str = "synthetic/spheres", model: str = "unet3d",
                 value: float | None = 0.8, created: str = "2026-11-23T10:00:00+00:00", metric: str = "dice",
-                direction: str = "max", per_case: list | None = None) -> dict:
-    """A schema-1 record with the given ranking fields."""
+                direction: str = "max", per_case: list | None = None, *, schema: int = 2, split: str = "test",
+                fold: int | None = 0, protocol: tuple[str, str] = ("default", "1"), reproduces: str | None = None,
+                version: str = "1") -> dict:
+    """A record with the given ranking fields: schema 2 (what hub run writes now) by default, ``schema=1`` for a
+    record as medhub wrote it before protocols (no protocol, reproduces, git_dirty or library versions)."""
+    record = schema1_record(run_id, dataset, model, value, created, metric, direction, per_case)
+    record["dataset"]["version"] = version
+    record["dataset"]["split"].update(name=split, fold=fold)
+    if schema == 1:
+        return record
+    record.update(schema=2, protocol={"id": protocol[0], "version": protocol[1]}, reproduces=reproduces,
+                  git_dirty=None)
+    record["versions"].update(numpy="2.1.0", scipy="1.14.1", nibabel="5.3.2", SimpleITK="2.4.0")
+    return record
+
+
+def schema1_record(run_id: str = "run-1", dataset: str = "synthetic/spheres", model: str = "unet3d",
+                   value: float | None = 0.8, created: str = "2026-11-23T10:00:00+00:00", metric: str = "dice",
+                   direction: str = "max", per_case: list | None = None) -> dict:
+    """A schema-1 record exactly as medhub wrote them before schema 2, with the given ranking fields."""
     cases = per_case if per_case is not None else [{"case": f"c{i}", "label": 1, metric: value} for i in range(3)]
     return copy.deepcopy({
         "schema": 1, "run_id": run_id, "status": "completed", "created": created, "finished": created,

@@ -38,6 +38,30 @@ def test_report_structure_is_self_contained():
     assert "&lt;b&gt;" in render_html(rank([make_record("<b>")]))   # ids are escaped
 
 
+def test_labels_carry_the_card_names_in_legends_tooltips_and_details():
+    page = render_html(rank(report_records()[:1]))
+    assert "label 1 ellipsoid-a</span>" in page and "label 2 ellipsoid-b</span>" in page   # the plot legend
+    assert "run-a label 2 ellipsoid-b: " in page                                           # a dot's tooltip
+    assert "<td>1 ellipsoid-a</td><td>0.7000</td>" in page                                 # per-label table
+    assert '"1 ellipsoid-a": {' in page.replace("&quot;", '"')                             # run details
+    record = make_record("r", dataset="x/unknown")                                          # not registered here
+    assert "<td>1</td><td>0.8000</td>" in render_html(rank([record]))
+
+
+def wide_records():
+    record = make_record("wide-run")
+    record["metrics"]["aggregate"].update({f"metric_with_a_long_name_{i:02d}": i / 100 for i in range(40)})
+    return [record]
+
+
+PROBE = """<script>(function(){var b=document.querySelector("div.board"),t=document.querySelector("table.ranking");
+var h=document.documentElement;h.setAttribute("data-page-width",String(h.scrollWidth));
+h.setAttribute("data-window-width",String(window.innerWidth));
+h.setAttribute("data-table-width",String(t.getBoundingClientRect().width));
+h.setAttribute("data-box",b?(b.scrollWidth+"/"+b.clientWidth+"/"+getComputedStyle(b).overflowX):"none");})();
+</script></body>"""
+
+
 def chromium(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([CHROMIUM, *FLAGS, *args], capture_output=True, text=True, timeout=120)
 
@@ -68,3 +92,16 @@ def test_report_renders_in_headless_chromium(tmp_path):
     dots = ((pixels[..., 2] > 140) & (pixels[..., 0] < 120) & (pixels[..., 1] < 160)).sum()  # label 1 dots
     orange = ((pixels[..., 0] > 180) & (pixels[..., 1] > 100) & (pixels[..., 1] < 170) & (pixels[..., 2] < 90)).sum()
     assert header_blue > 2000 and best_green > 2000 and dots > 100 and orange > 50
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary on PATH: apt-get install chromium to run this test")
+def test_a_wide_table_scrolls_in_its_own_box_instead_of_being_clipped(tmp_path):
+    page = tmp_path / "wide.html"
+    page.write_text(render_html(rank(wide_records())).replace("</body>", PROBE))
+    dom = chromium("--dump-dom", "--window-size=1200,900", page.as_uri())
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    attrs = dict(re.findall(r'data-(page-width|window-width|table-width|box)="([^"]*)"', dom.stdout))
+    assert float(attrs["table-width"]) > 3000                        # the table is far wider than the window
+    assert int(attrs["page-width"]) <= int(attrs["window-width"])     # yet the page itself does not overflow
+    scroll, client, overflow = attrs["box"].split("/")
+    assert int(scroll) > int(client) and overflow == "auto"         # its box scrolls sideways to every column

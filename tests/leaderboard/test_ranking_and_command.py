@@ -24,6 +24,15 @@ def ids(rows):
     return [r.record["run_id"] for r in rows]
 
 
+def by_dataset(ranking):
+    """``{dataset id: rows}`` of a ranking whose datasets have one board each."""
+    out = {}
+    for board, rows in ranking.items():
+        assert board.dataset not in out, f"{board.dataset} has several boards"
+        out[board.dataset] = rows
+    return out
+
+
 def test_rank_orders_by_direction_time_and_marks_best_per_model():
     recs = [
         make_record("a", value=0.7, created="2026-01-01T00:00:00+00:00"),
@@ -33,7 +42,7 @@ def test_rank_orders_by_direction_time_and_marks_best_per_model():
         make_record("e", dataset="x/mae", metric="mae", direction="min", value=3.0),
         make_record("f", dataset="x/mae", metric="mae", direction="min", value=1.0),
     ]
-    ranking = rank(recs)
+    ranking = by_dataset(rank(recs))
     assert list(ranking) == ["synthetic/spheres", "x/mae"]
     spheres = ranking["synthetic/spheres"]
     assert ids(spheres) == ["b", "c", "a", "d"] and [r.rank for r in spheres] == [1, 2, 3, 4]
@@ -45,12 +54,12 @@ def test_metric_option_uses_the_registry_direction_and_notes_unknown_metrics():
     recs = [make_record("a", value=0.7), make_record("b", value=0.9)]
     recs[0]["metrics"]["aggregate"]["hd95"] = 1.0
     recs[1]["metrics"]["aggregate"]["hd95"] = "inf"
-    by_hd95 = rank(recs, metric="hd95")["synthetic/spheres"]     # registered: lower is better; inf is worst
+    by_hd95 = by_dataset(rank(recs, metric="hd95"))["synthetic/spheres"]     # registered: lower is better; inf is worst
     assert by_hd95[0].direction == "min" and ids(by_hd95) == ["a", "b"] and by_hd95[1].value == float("inf")
     recs[0]["metrics"]["aggregate"]["custom"] = 1.0
     recs[1]["metrics"]["aggregate"]["custom"] = 2.0
     notes: list[str] = []
-    custom = rank(recs, metric="custom", notes=notes)["synthetic/spheres"]
+    custom = by_dataset(rank(recs, metric="custom", notes=notes))["synthetic/spheres"]
     assert ids(custom) == ["b", "a"] and custom[0].direction == "max"
     assert notes and 'metric "custom" is not in the metric registry' in notes[0]
     with pytest.raises(MedhubError, match='--metric "hd96".*did you mean hd95'):
@@ -59,8 +68,9 @@ def test_metric_option_uses_the_registry_direction_and_notes_unknown_metrics():
 
 def test_metric_option_leaves_out_datasets_without_that_metric():
     notes: list[str] = []
-    ranking = rank([make_record("a"), classification_record("c")], metric="accuracy", notes=notes)
-    assert list(ranking) == ["synthetic/blobs"] and "synthetic/spheres: no run has metric accuracy" in notes[0]
+    ranking = by_dataset(rank([make_record("a"), classification_record("c")], metric="accuracy", notes=notes))
+    assert list(ranking) == ["synthetic/blobs"] and "synthetic/spheres (" in notes[0]
+    assert "no run has metric accuracy" in notes[0]
 
 
 def test_leaderboard_formats(hub, tmp_path):
@@ -74,7 +84,8 @@ def test_leaderboard_formats(hub, tmp_path):
     assert "0.9000" in lines[3] and "2.5000" in lines[3]                  # ranked metric, then hd95
     code, out, _ = hub("leaderboard", "--format", "json")
     assert [r["run_id"] for r in json.loads(out)] == ["z", "b", "a"]  # datasets by id, each ranked
-    assert json.loads(out)[1] == make_record("b", value=0.9, model="vnet")  # full records
+    listed = json.loads(out)[1]
+    assert listed.pop("leaderboard")["rank"] == 1 and listed == make_record("b", value=0.9, model="vnet")  # full
     code, out, _ = hub("leaderboard", "--format", "csv", "--model", "vnet")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [r["run_id"] for r in rows] == ["b"] and rows[0]["value"] == "0.9" and rows[0]["hd95"] == "2.5"

@@ -23,7 +23,7 @@ from medhub.leaderboard.store import (
     save_result,
 )
 
-from tests.leaderboard.records import make_record, runner_record
+from tests.leaderboard.records import make_record, runner_record, schema1_record
 
 ROOT = str(Path(__file__).resolve().parents[2])
 
@@ -208,3 +208,59 @@ def test_import_validates_everything_before_inserting(tmp_path):
     good.write_text(json.dumps(changed))
     import_files([good], store, replaced)
     assert replaced == ["good"] and store.get("good")["ranking"]["value"] == 0.99
+
+
+V2_INSERT = ("INSERT INTO runs (run_id, status, created, dataset, model, metric, direction, value, config_hash, "
+             "parameters, seed, record) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
+
+
+def version_2_database(db: Path, records: list[dict]) -> None:
+    """A database as the store of version 2 wrote it: its migrations, then its insert of each record."""
+    conn = sqlite3.connect(str(db))
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    for version in (1, 2):
+        for statement in MIGRATIONS[version]:
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_version VALUES (?)", (version,))
+    conn.execute("PRAGMA user_version = 2")
+    for r in records:
+        conn.execute(V2_INSERT, (r["run_id"], r["status"], r["created"], r["dataset"]["id"], r["model"]["id"],
+                                 r["ranking"]["metric"], r["ranking"]["direction"], r["ranking"]["value"],
+                                 r["config_hash"], r["model"]["parameters"], r["seed"],
+                                 json.dumps(r, sort_keys=True, separators=(",", ":"))))
+    conn.commit()
+    conn.close()
+
+
+def test_a_version_2_database_gains_split_fold_protocol_and_reproduces_columns(tmp_path):
+    db = tmp_path / "v2.sqlite"
+    old = schema1_record("old-run")
+    old["dataset"]["split"]["fold"] = 2
+    new = make_record("new-run", fold=1, protocol=("msd", "2"), reproduces="old-run", split="val")
+    version_2_database(db, [old, new])
+    with Store(db) as store:
+        assert store.version() == STORE_VERSION == 3
+        columns = store.connect().execute("SELECT run_id, split, fold, protocol, protocol_version, reproduces "
+                                          "FROM runs ORDER BY run_id").fetchall()
+        assert columns == [("new-run", "val", 1, "msd", "2", "old-run"), ("old-run", "test", 2, "default", "1", None)]
+        assert [r["run_id"] for r in store.query(fold=2)] == ["old-run"]          # the filters use the columns
+        assert [r["run_id"] for r in store.query(protocol="msd@2", split="val")] == ["new-run"]
+        assert [r["run_id"] for r in store.reproductions_of("old-run")] == ["new-run"]
+        assert store.get("old-run") == old                                       # records unchanged
+        store.insert(make_record("after", fold=3))
+        assert store.query(fold=3)[0]["run_id"] == "after"
+
+
+def test_importing_an_identical_record_again_says_unchanged(hub, tmp_path):
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(make_record("twice")))
+    code, _, err = hub("leaderboard", "import", path)
+    assert code == 0 and "imported 1 run(s): twice" in err and "unchanged" not in err
+    code, _, err = hub("leaderboard", "import", path)
+    assert code == 0 and "imported" not in err
+    assert "unchanged: 1 run(s) already stored with the identical record: twice" in err
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(make_record("fresh")))
+    unchanged: list[str] = []
+    import_files([path, other], unchanged=unchanged)
+    assert unchanged == ["twice"]

@@ -108,7 +108,7 @@ def two_label_case(seed=0):
 def test_the_default_protocol_scores_each_label_with_the_card_metrics_as_before():
     info = get_registry().dataset("synthetic/spheres")  # labels 1, 2; dice, hd95, nsd; no protocol
     protocol = protocol_of(info, nsd_tolerance=2.0)
-    assert protocol.id == "medhub-default" and not protocol.declared and protocol.surface == "voxels"
+    assert protocol.id == "default" and not protocol.declared and protocol.surface == "voxels"
     rows, expected = [], []
     for case in ("a", "b"):
         pred, ref = two_label_case(seed=ord(case))

@@ -11,10 +11,12 @@ from tests.generated import tiny_seg_config
 from tests.leaderboard.records import make_record
 
 
-def test_reproduce_reports_zero_differences(spheres, hub):
+def test_reproduce_reports_zero_differences_and_links_the_new_run_to_the_original(spheres, hub, medhub_home):
     from medhub.core.runner import driver
+    from medhub.leaderboard.store import Store
 
     record = driver.run(tiny_seg_config(patch_size=[16, 16, 16], onnx=False), quiet=True, run_id="original")
+    assert record["schema"] == 2 and record["reproduces"] is None and record["protocol"]["id"] == "default"
     code, out, err = hub("reproduce", "original", "--json", "--quiet")
     assert code == 0, err
     report = json.loads(out)
@@ -23,6 +25,33 @@ def test_reproduce_reports_zero_differences(spheres, hub):
     assert rows["dice"]["recorded"] == record["metrics"]["aggregate"]["dice"] and rows["dice"]["difference"] == 0
     code, _, err = hub("reproduce", "no-such-run")
     assert code == 1 and 'no run "no-such-run"' in err
+    copy_id = report["reproduced_run_id"]
+    assert Store().get(copy_id)["reproduces"] == "original" == report["reproduces"]
+    assert json.loads((medhub_home / "runs" / copy_id / "run.json").read_text())["reproduces"] == "original"
+    code, out, _ = hub("leaderboard")
+    assert code == 0 and copy_id not in out                                # one ranked row, not two
+    row = next(line for line in out.splitlines() if " original " in line)
+    assert row.split()[:3] == ["1", "*", "original"] and " ✓ " in row     # reproduced identically
+    code, out, _ = hub("leaderboard", "show", "original")
+    assert f"reproduced by {copy_id}: identical ✓" in out
+    code, out, _ = hub("leaderboard", "show", copy_id)
+    assert "reproduces original: identical ✓" in out
+
+
+def test_reproducing_a_reproduction_links_the_new_run_to_the_first_original(hub, monkeypatch):
+    from medhub.core.runner import driver
+    from medhub.leaderboard.store import Store
+
+    Store().insert_many([make_record("first"), make_record("second", reproduces="first")])
+    passed = []
+
+    def fake_run(config, quiet=False, reproduces=None):
+        passed.append(reproduces)
+        return make_record("third", reproduces=reproduces)
+
+    monkeypatch.setattr(driver, "run", fake_run)
+    assert hub("reproduce", "second", "--json")[0] == 0 and hub("reproduce", "first", "--json")[0] == 0
+    assert passed == ["first", "first"]
 
 
 @pytest.mark.parametrize("content, says", [
