@@ -24,12 +24,11 @@ from medhub.core.io.monai_reader import MedhubReader  # noqa: E402
 
 @pytest.fixture
 def volume(tmp_path):
-    data = np.arange(4 * 5 * 6, dtype=np.int16).reshape(4, 5, 6)
-    affine = np.diag([0.7, 0.8, 2.5, 1.0])
-    affine[:3, 3] = (10.0, -20.0, 30.0)
-    path = tmp_path / "vol.nii.gz"
-    nib.save(nib.Nifti1Image(data, affine), str(path))
-    return path, data
+    """A 4 x 5 x 6 NIfTI volume, spacing (0.7, 0.8, 2.5) mm, origin (10, -20, 30)."""
+    data = np.arange(120, dtype=np.int16).reshape(4, 5, 6)
+    affine = np.array([[0.7, 0, 0, 10.0], [0, 0.8, 0, -20.0], [0, 0, 2.5, 30.0], [0, 0, 0, 1]])
+    nib.save(nib.Nifti1Image(data, affine), str(tmp_path / "vol.nii.gz"))
+    return tmp_path / "vol.nii.gz", data
 
 
 def load(path, **kwargs):
