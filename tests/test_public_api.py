@@ -59,3 +59,12 @@ def test_old_attributes_of_the_acquire_module_are_forwarded_by_the_new_package()
     with pytest.warns(DeprecationWarning):
         from medhub.core.acquire import check_layout
     assert check_layout is verify.check_layout
+
+
+def test_the_python_api_and_the_leaderboard_resolve_without_importing_torch_or_numpy():
+    code = ("import sys, medhub\nfrom medhub import dataset, model, evaluate, collate\n"
+            "print(medhub.leaderboard.load.__module__, medhub.dataset.__module__, "
+            "sorted(m for m in ('torch', 'numpy', 'pandas', 'monai') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "medhub.leaderboard medhub.api []"
+    assert {"dataset", "model", "evaluate", "collate"} <= set(medhub.__all__)
