@@ -12,6 +12,12 @@ The plugin contract:
     MetricInfo: a metric's id, task and direction.
     MedhubError: the error the command line prints as one line (exit code 1).
 
+The Python API (docs/python.md; each imports torch / NumPy when called):
+    dataset: a registered dataset's split as a ``torch.utils.data.Dataset`` of case dicts; collate: batches them.
+    model: a registered model, built. evaluate: one prediction / reference pair scored under a protocol.
+    leaderboard: :mod:`medhub.leaderboard` (``medhub.leaderboard.load()``: the stored runs as a DataFrame).
+    MedhubReader: a MONAI ``ImageReader`` for medhub's paths and selectors (needs MONAI; imported on first use).
+
 Submission formats (standard library only at import):
     SubmissionFormat, NIFTI_ARCHIVE, CSV: a challenge's package format, and the two built-in ones.
     write_csv, read_package_csv, row_problems, check_csv_package, unexpected_files, label_map_problems:
@@ -64,17 +70,44 @@ _PUBLIC: dict[str, str] = {
     "check_csv_package": "medhub.core.submission.formats",
     "unexpected_files": "medhub.core.submission.formats",
     "label_map_problems": "medhub.core.submission.formats",
+    # the Python API (docs/python.md): torch and NumPy are imported when one of these is called
+    "dataset": "medhub.api",
+    "model": "medhub.api",
+    "evaluate": "medhub.api",
+    "collate": "medhub.api",
 }
+
+# names resolved on first use but kept out of ``__all__``: a subpackage, and a name that needs an optional library
+_SUBMODULES = ("leaderboard",)
+_OPTIONAL: dict[str, tuple[str, str]] = {"MedhubReader": ("medhub.core.io.monai_reader", "monai")}
 
 __all__ = ["__version__", *_PUBLIC]
 
 
+def _optional(name: str) -> Any:
+    import importlib
+
+    module, package = _OPTIONAL[name]
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] != package:
+            raise
+        raise ImportError(f"medhub.{name} needs {package}, which is not installed: pip install {package}") from None
+
+
 def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name in _SUBMODULES:
+        return importlib.import_module(f"medhub.{name}")
+    if name in _OPTIONAL:
+        value = _optional(name)
+        globals()[name] = value
+        return value
     module = _PUBLIC.get(name)
     if module is None:
         raise AttributeError(f"module 'medhub' has no attribute {name!r}")
-    import importlib
-
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value  # later lookups skip this function
     return value

@@ -25,12 +25,16 @@ def test_every_public_name_resolves_to_its_defining_module():
         medhub.nope  # noqa: B018
 
 
+def printed(code: str) -> str:
+    """What ``code`` prints in a fresh interpreter."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
 def test_importing_the_public_surface_imports_nothing_heavy():
     code = ("import sys\nfrom medhub import hookimpl, DatasetInfo, ModelInfo, LayoutInfo, MetricInfo, Source, "
             "SubmissionFormat, check_csv_package, write_csv, module_model, MedhubError\n"
             "print(sorted(m for m in ('torch', 'numpy', 'SimpleITK', 'pandas') if m in sys.modules))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+    assert printed(code) == "[]"
 
 
 @pytest.mark.parametrize("old", sorted(MOVED))
@@ -59,3 +63,11 @@ def test_old_attributes_of_the_acquire_module_are_forwarded_by_the_new_package()
     with pytest.warns(DeprecationWarning):
         from medhub.core.acquire import check_layout
     assert check_layout is verify.check_layout
+
+
+def test_the_python_api_and_the_leaderboard_resolve_without_importing_torch_or_numpy():
+    code = ("import sys, medhub\nfrom medhub import dataset, model, evaluate, collate\n"
+            "print(medhub.leaderboard.load.__module__, medhub.dataset.__module__, "
+            "sorted(m for m in ('torch', 'numpy', 'pandas', 'monai') if m in sys.modules))\n")
+    assert printed(code) == "medhub.leaderboard medhub.api []"
+    assert {"dataset", "model", "evaluate", "collate"} <= set(medhub.__all__)
