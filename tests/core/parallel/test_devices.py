@@ -55,7 +55,7 @@ def test_bf16_on_the_cpu_plans_a_cpu_bfloat16_autocast_and_auto_stays_off():
     assert plan_devices(config(device="cpu", amp="auto"), dims=3).amp == "off"
 
 
-def test_a_bf16_cpu_run_trains_under_autocast_and_records_it(spheres):
+def test_a_bf16_cpu_run_trains_under_autocast_and_records_it(spheres, one_thread):
     """One tiny epoch with --amp bf16 --device cpu: every Conv3d output during the run is bfloat16."""
     from medhub.core.runner import driver
 
