@@ -18,7 +18,7 @@ class DevicePlan:
     """Resolved devices and precision of a run."""
 
     devices: list[str]
-    amp: str  # "off" | "bf16" | "fp16"
+    amp: str  # "off" | "bf16" | "fp16" (fp16 on CUDA only)
     channels_last: bool
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -27,7 +27,8 @@ class DevicePlan:
         return self.devices[0]
 
     def autocast(self) -> Any:
-        """The autocast context for forward passes (a no-op context when AMP is off)."""
+        """The autocast context for forward passes (a no-op context when AMP is off): ``torch.autocast`` on the
+        primary device's type, so bf16 on the CPU is ``torch.autocast("cpu", dtype=torch.bfloat16)``."""
         import contextlib
 
         import torch
@@ -63,8 +64,9 @@ def plan_devices(config: RunConfig, dims: int) -> DevicePlan:
     amp = config.amp
     if amp == "auto":
         amp = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if on_cuda else "off"
-    elif amp != "off" and not on_cuda:
-        raise MedhubError(f"--amp {amp} needs a CUDA device; on the CPU use --amp off (or auto)")
+    elif amp == "fp16" and not on_cuda:
+        raise MedhubError("--amp fp16 needs a CUDA device (float16 autocast with its gradient scaler); on the CPU "
+                          "use --amp bf16 (bfloat16 autocast) or --amp off")
     channels_last = on_cuda if config.channels_last == "auto" else bool(config.channels_last)
     # Process-wide switches, set for every run (an earlier run in the same process may have changed them).
     # CPU: deterministic algorithms by default. CUDA: cuDNN's autotuner by default; ``deterministic_gpu``

@@ -251,6 +251,8 @@ class RunConfig:
         expected='"auto" or a whole number of batch threads >= 0')
     onnx: bool = option(Switch(), "export the best model to ONNX, checked with onnxruntime", default=True)
     tensorboard: bool = option(Switch(), "write TensorBoard summaries", default=True)
+    histogram_every: int = option(Count(0), "TensorBoard histograms of the weights and their gradients every N "
+                                  "epochs (0: none)", default=0)
     # ------------------------------------------------------------------ model parallelism
     model_parallel: int | None = option(Count(1), "split the model into N pipelined stages", default=None,
                                         flag=Flag(metavar="N"))

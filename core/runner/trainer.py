@@ -370,21 +370,22 @@ class Trainer:
                 self.state.epoch += 1
                 epochs_this_session += 1
                 entry: dict[str, Any] = {"epoch": self.state.epoch, "loss": loss}
+                if writer is not None:  # every summary at the global step; this maps steps to epochs
+                    writer.add_scalar("train/epoch", self.state.epoch, self.state.step)
+                    if cfg.histogram_every and self.state.epoch % cfg.histogram_every == 0:
+                        from medhub.core.runner.summaries import log_parameters
+
+                        log_parameters(writer, self.core_model, self.state.step)
                 if self.val and (self.state.epoch % cfg.val_every == 0 or self.state.epoch == cfg.epochs):
                     t0 = time.perf_counter()
-                    rows, agg = self.score(self.val, [self.ranking_metric])
+                    rows, agg = self.score(self.val, self.metric_ids)  # every metric of the dataset
                     self.state.val_seconds += time.perf_counter() - t0
                     value = float(agg.get(self.ranking_metric, float("nan")))
                     entry["val_" + self.ranking_metric] = value
                     if writer is not None:
-                        from medhub.core.runner.summaries import log_metrics
+                        from medhub.core.runner.summaries import log_validation
 
-                        log_metrics(writer, "val", rows, agg, self.state.epoch)
-                        if self.info.task == "classification" and not self.multilabel:
-                            from medhub.core.runner.summaries import log_classification
-
-                            log_classification(writer, "val", np.array([r["target"] for r in rows]),
-                                               np.array([r["score"] for r in rows]), self.state.epoch)
+                        log_validation(writer, rows, agg, self.state.step, self.info, self.multilabel)
                     if better(value, self.state.best_value, self.direction):
                         self.state.best_value, self.state.best_epoch, self.state.since_best = value, self.state.epoch, 0
                         self.checkpoint(CHECKPOINT_BEST)
@@ -428,13 +429,14 @@ class Trainer:
         onnx_path, onnx_diff, export_s = None, None, 0.0
         if not self.main:
             return {}
-        if self.config.onnx and not self.config.model_parallel:
+        if self.config.onnx:  # a model-parallel model is exported unsplit
             from medhub.core.runner.export import export_onnx
 
             sample = self.eval[0] if self.eval else self.train[0]
             t0 = time.perf_counter()
-            onnx_path, onnx_diff = export_onnx(self.core_model, sample.image, self.config, self.run_dir / "model.onnx",
-                                               self.info.dims)
+            exported = export_onnx(self.core_model, sample.image, self.config, self.run_dir / "model.onnx",
+                                   self.info.dims, quiet=self.quiet)
+            onnx_path, onnx_diff = exported.path, exported.summary()
             export_s = time.perf_counter() - t0
         from medhub.leaderboard.provenance import versions
         from medhub.leaderboard.record import build_record

@@ -40,9 +40,42 @@ def test_cpu_plan_has_no_amp_and_no_channels_last():
     assert plan.devices == ["cpu"] and plan.amp == "off" and plan.channels_last is False
 
 
-def test_amp_on_the_cpu_is_refused_with_the_fix():
-    with pytest.raises(MedhubError, match="--amp bf16 needs a CUDA device.*--amp off"):
-        plan_devices(config(device="cpu", amp="bf16"), dims=3)
+def test_fp16_on_the_cpu_is_refused_with_the_fix():
+    with pytest.raises(MedhubError, match="--amp fp16 needs a CUDA device.*--amp bf16.*--amp off"):
+        plan_devices(config(device="cpu", amp="fp16"), dims=3)
+
+
+def test_bf16_on_the_cpu_plans_a_cpu_bfloat16_autocast_and_auto_stays_off():
+    plan = plan_devices(config(device="cpu", amp="bf16"), dims=3)
+    assert plan.amp == "bf16"
+    conv = torch.nn.Conv3d(1, 2, 3)
+    with plan.autocast():
+        assert torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+        assert conv(torch.zeros(1, 1, 4, 4, 4)).dtype == torch.bfloat16
+    assert plan_devices(config(device="cpu", amp="auto"), dims=3).amp == "off"
+
+
+def test_a_bf16_cpu_run_trains_under_autocast_and_records_it(spheres, one_thread):
+    """One tiny epoch with --amp bf16 --device cpu: every Conv3d output during the run is bfloat16."""
+    from medhub.core.runner import driver
+
+    from tests.generated import tiny_seg_config
+
+    dtypes: set[torch.dtype] = set()
+
+    def note_conv_dtype(module, inputs, output):
+        if isinstance(module, torch.nn.Conv3d):
+            dtypes.add(output.dtype)
+
+    hook = torch.nn.modules.module.register_module_forward_hook(note_conv_dtype)
+    try:
+        record = driver.run(tiny_seg_config(device="cpu", amp="bf16", patch_size=[16, 16, 16], onnx=False,
+                                            tensorboard=False), quiet=True, run_id="bf16")
+    finally:
+        hook.remove()
+    assert record["devices"]["amp"] == "bf16" and record["devices"]["device"] == "cpu"
+    assert dtypes == {torch.bfloat16}
+    assert 0.0 <= record["metrics"]["aggregate"]["dice"] <= 1.0
 
 
 def test_several_devices_need_model_parallel_and_matching_counts():

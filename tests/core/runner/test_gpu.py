@@ -26,7 +26,8 @@ def test_cuda_run_uses_autocast_and_channels_last_by_default(spheres, hub):
     assert record["devices"]["device"] == "cuda:0" and record["devices"]["amp"] == expected
     assert record["devices"]["channels_last"] is True
     assert 0.0 <= record["metrics"]["aggregate"]["dice"] <= 1.0
-    assert record["onnx_max_abs_diff"] is None or record["onnx_max_abs_diff"] < 1e-2
+    onnx = record["onnx_max_abs_diff"]
+    assert onnx is None or (onnx["max"] <= onnx["tolerance"] and len(onnx["shapes"]) == 2)  # exported from a CPU fp32 copy
 
 
 @pytest.mark.parametrize("amp", ["bf16", "fp16", "off"])
