@@ -58,6 +58,7 @@ class Trainer:
     """Builds everything a run needs from its config, trains, evaluates and writes the result."""
 
     def __init__(self, config: RunConfig, run_dir: Path, quiet: bool = False, dist: DistInfo | None = None):
+        from medhub.core.inference.scoring import run_protocol, selection_protocol
         from medhub.core.plugin_manager import get_registry
 
         self.config = config
@@ -70,8 +71,6 @@ class Trainer:
         registry = get_registry()
         self.info = registry.dataset(config.dataset)
         self.model_info = registry.model(config.model)
-        from medhub.core.inference.scoring import run_protocol, selection_protocol
-
         # Segmentation is scored under the dataset's protocol: model selection on the preprocessed grid with the
         # metrics its ranking needs (a proxy), the record on each reference file's own grid with all of them.
         self.protocol = run_protocol(self.info, float(config.nsd_tolerance))

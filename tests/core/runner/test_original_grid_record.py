@@ -117,3 +117,17 @@ def test_a_brats_run_is_scored_under_the_challenges_protocol_with_its_empty_regi
     for row in et:
         assert (row["dice"], row["hd95"]) in ((1.0, 0.0), (0.0, pytest.approx(373.13, abs=5e-3)))
     assert all(isinstance(v, float) and math.isfinite(v) for v in record["metrics"]["per_label"]["ET"].values())
+
+
+def test_a_segmentation_card_with_nothing_to_score_is_refused_before_training(medhub_home, hub):
+    cards = medhub_home / "cards"
+    cards.mkdir(parents=True)
+    card = {"card": 1, "id": "myorg/background-only", "title": "Nothing to score", "task": "segmentation",
+            "dims": 3, "layout": "decathlon", "modality": {"0": "CT"}, "labels": {"0": "background"},
+            "sources": [{"url": "http://127.0.0.1/Task.tar", "md5": "a" * 32, "size": 10}], "license": "CC0"}
+    (cards / "background-only.json").write_text(json.dumps(card))
+    code, out, err = hub("run", "--dataset", "myorg/background-only", "--quiet")
+    assert code == 1 and "Traceback" not in err
+    assert 'dataset "myorg/background-only"' in err and "no region to score" in err and '"labels"' in err
+    runs = medhub_home / "runs"
+    assert not runs.exists() or not any(runs.iterdir())  # the refused run left no folder behind
