@@ -15,13 +15,16 @@ if TYPE_CHECKING:  # the run config's type only: data preparation imports nothin
 
 @dataclass
 class Prepared:
-    """One preprocessed case: channel-first float image, target (label map, class or value), spacing."""
+    """One preprocessed case: channel-first float image, target (label map, class or value), spacing, and
+    ``affine``: the voxel-to-world affine of the preprocessed grid (what maps a prediction back onto the
+    case's original files, :mod:`medhub.core.inference.original_grid`; None when the pipeline gave none)."""
 
     id: str
     image: np.ndarray
     target: Any
     spacing: tuple[float, ...]
     source: dict[str, Any]
+    affine: np.ndarray | None = None
 
 
 def preprocessing(config: RunConfig, info: DatasetInfo, with_label: bool) -> Any:
@@ -88,7 +91,8 @@ def prepare(cases: list[dict[str, Any]], config: RunConfig, info: DatasetInfo, d
             else:
                 target = label
         spacing = tuple(float(s) for s in done.get("spacing", (1.0,) * info.dims))
-        out.append(Prepared(id=case["id"], image=image, target=target, spacing=spacing, source=source))
+        affine = np.asarray(done["affine"], dtype=np.float64) if done.get("affine") is not None else None
+        out.append(Prepared(id=case["id"], image=image, target=target, spacing=spacing, source=source, affine=affine))
     if not seg and out:
         first = out[0]
         odd = next((p for p in out if p.image.shape != first.image.shape), None)

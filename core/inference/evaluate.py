@@ -55,7 +55,7 @@ def score_label_pairs(matched: list[tuple[str, Path, Path]], info: Any, protocol
     that are neither the card's labels nor the reference's get a warning (``non_label_values``)."""
     from medhub.core.metrics.folders import check_values, non_label_summary, read_pairs, score_pairs
 
-    pairs, problems = read_pairs(matched, quiet, adapt=on_reference_grid)
+    pairs, problems = read_pairs(matched, quiet, adapt=on_reference_grid, dims=info.dims)
     known = card_labels(info, labels)
     findings = check_values(pairs, lambda pair: known | {int(v) for v in np.unique(pair.ref)}, problems)
     return {**score_pairs(pairs, protocol, quiet), "non_label_values": non_label_summary(findings)}

@@ -1,5 +1,7 @@
 """Predictions in each input's original geometry: probabilities resampled from the preprocessed grid onto
-the image's own voxel grid, label maps written with the image's geometry and named like it."""
+the image's own voxel grid (:func:`labels_on_grid`), label maps in the image's geometry
+(:func:`prediction_image`, written by :func:`write_prediction`) and named like it. ``hub predict`` writes what
+these give; the run's final evaluation scores the same label maps in memory."""
 
 from __future__ import annotations
 
@@ -26,6 +28,14 @@ def resample_to(values: np.ndarray, source_affine: np.ndarray, shape: Sequence[i
     return out
 
 
+def labels_on_grid(probs: np.ndarray, source_affine: np.ndarray, grid: Any) -> np.ndarray:
+    """The label map (uint8) on ``grid``'s voxels (an :class:`~medhub.core.io.Image`, e.g. the case's image as
+    read from its files) of class probabilities ``probs`` ``(K, *src)`` on the preprocessed grid of
+    ``source_affine``: each class's probability resampled linearly (:func:`resample_to`), then the argmax."""
+    back = resample_to(probs, np.asarray(source_affine), grid.spatial_shape, grid.affine)
+    return back.argmax(0).astype(np.uint8)
+
+
 def output_name(case: dict[str, Any]) -> str:
     """The prediction's file name: the (first) input file's name, or ``<id>.nii.gz``."""
     image = case["image"][0] if isinstance(case["image"], list) else case["image"]
@@ -36,19 +46,39 @@ def output_name(case: dict[str, Any]) -> str:
     return name
 
 
-def write_prediction(labels: np.ndarray, path: Path, image: Any, original: Any) -> Path:
-    """Write a label map in the geometry of the case's image file.
+def prediction_image(labels: np.ndarray, image: Any, original: Any) -> Any:
+    """The label map as the prediction file holds it: an :class:`~medhub.core.io.Image` in the geometry of the
+    case's image file.
 
-    ``original`` is the image as the case reads it. When a 2D case is the only slice of a 3D file (a
-    ``frame.nii.gz#slice=0`` selector, or a W x H x 1 file of a 2D dataset), the map is written as that
-    file: shape ``(W, H, 1)`` and its 3D affine.
+    ``image`` is the case's image entry, ``original`` the image as the case reads it. When a 2D case is the
+    only slice of a 3D file (a ``frame.nii.gz#slice=0`` selector, or a W x H x 1 file of a 2D dataset), the map
+    takes that file's form: shape ``(W, H, 1)`` and its 3D affine.
     """
-    from medhub.core.io import write_image
+    from medhub.core.io import Image
 
     full = one_slice_file(image, original, labels.shape)
     if full is not None:
-        return write_image(labels[..., None], path, reference=full)
-    return write_image(labels, path, reference=original)
+        return Image(labels[None, ..., None], full.affine.copy(), {"source": "prediction"})
+    return Image(labels[None], original.affine.copy(), {"source": "prediction"})
+
+
+def original_prediction(probs: np.ndarray, source_affine: np.ndarray, case: dict[str, Any], dims: int) -> Any:
+    """One case's prediction on its original grid, as ``hub predict`` writes it and the run's final evaluation
+    scores it: class probabilities ``probs`` on the preprocessed grid of ``source_affine`` mapped onto the
+    voxels of the case's image as the dataset reads it (``dims``; :func:`labels_on_grid`), in the form of
+    the prediction file (:func:`prediction_image`)."""
+    from medhub.core.io import read_image
+
+    original = read_image(case["image"], dims=dims)
+    return prediction_image(labels_on_grid(probs, source_affine, original), case["image"], original)
+
+
+def write_prediction(labels: np.ndarray, path: Path, image: Any, original: Any) -> Path:
+    """Write a label map in the geometry of the case's image file (:func:`prediction_image`)."""
+    from medhub.core.io import write_image
+
+    pred = prediction_image(labels, image, original)
+    return write_image(pred.array, path, affine=pred.affine)
 
 
 def one_slice_file(image: Any, original: Any, shape: Sequence[int]) -> Any:

@@ -14,18 +14,16 @@ regression: one CSV row per case.
 from __future__ import annotations
 
 import csv
+import itertools
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from medhub.core.errors import MedhubError
-from medhub.core.inference.original_grid import (
-    output_name,
-    resample_to,
-    write_prediction,
-)
-from medhub.core.inference.predictors import classification_row, segment
+from medhub.core.inference.original_grid import original_prediction, output_name
+from medhub.core.inference.predictors import classification_row, predict_arrays, segment
 from medhub.core.inference.run_loading import (
     best_checkpoint,
     load_model,
@@ -39,14 +37,12 @@ from medhub.core.runconfig.saved import read_saved_config
 def predict_run(run_id: str, split: str = "test", out: Path | None = None, tta: bool = False,
                 device: str | None = None, dataset: str | None = None, quiet: bool = False) -> dict[str, Any]:
     """Predict every case of ``split`` with the run's best model; returns the manifest written as predictions.json."""
-    import torch
     from medhub.core.atomic import write_json_atomic
     from medhub.core.data.prepare import preprocessing
     from medhub.core.folders import missing_dirs, remove_empty_dirs
-    from medhub.core.io import read_image
+    from medhub.core.io import write_image
     from medhub.core.parallel.devices import plan_devices
     from medhub.core.plugin_manager import get_registry
-    from tqdm.auto import tqdm
 
     folder = run_folder(run_id)
     run_id = folder.name
@@ -71,28 +67,23 @@ def predict_run(run_id: str, split: str = "test", out: Path | None = None, tta: 
         io = best_checkpoint(folder)["io"]
         n_out = int(io["out_channels"])
         seg = info.task == "segmentation"
-        pipeline = preprocessing(config, info, with_label=False)
-        model = None
+        stream = preprocessed(cases, preprocessing(config, info, with_label=False), f"predict {split}", quiet)
+        first = next(stream)
+        window = config.patch_size if seg and config.patch_size else first[2].shape[1:]
+        model = load_model(folder, config, first[2].shape[0], n_out, plan.devices, (1, first[2].shape[0], *window))
+        stream = itertools.chain([first], stream)
         entries: list[dict[str, Any]] = []
         rows: list[dict[str, Any]] = []
-        for case in tqdm(cases, desc=f"predict {split}", unit="case", disable=quiet):
-            done = pipeline({"id": case["id"], "image": case["image"]})
-            image = np.asarray(done["image"], dtype=np.float32)
-            if model is None:
-                window = config.patch_size if seg and config.patch_size else image.shape[1:]
-                model = load_model(folder, config, image.shape[0], n_out, plan.devices,
-                                   (1, image.shape[0], *window))
-            if seg:
+        if seg:
+            for case, affine, image in stream:
                 probs = segment(model, image, config, n_out, plan.primary, tta, plan.autocast)
-                original = read_image(case["image"], dims=info.dims)
-                back = resample_to(probs, np.asarray(done["affine"]), original.spatial_shape, original.affine)
-                labels = back.argmax(0).astype(np.uint8)
-                path = write_prediction(labels, out / output_name(case), case["image"], original)
+                pred = original_prediction(probs, affine, case, info.dims)
+                path = write_image(pred.array, out / output_name(case), affine=pred.affine)
                 entries.append({"case": case["id"], "file": path.name, "image": str(case["image"])})
-            else:
-                with torch.no_grad(), plan.autocast():
-                    raw = model(torch.from_numpy(image[None]).to(plan.primary)).float().cpu().numpy()[0]
-                rows.append(classification_row(case["id"], raw, info.task, bool(io.get("multilabel"))))
+        else:
+            raws = predict_arrays(model, (image for _, _, image in stream), plan.primary, plan.autocast)
+            rows = [classification_row(case["id"], raw, info.task, bool(io.get("multilabel")))
+                    for case, raw in zip(cases, raws)]
     except BaseException:
         remove_empty_dirs(created)  # a failure before any prediction leaves no empty folder behind
         raise
@@ -108,6 +99,18 @@ def predict_run(run_id: str, split: str = "test", out: Path | None = None, tta: 
     write_json_atomic(out / "predictions.json", manifest)
     note_other_files(out, {e["file"] for e in entries} | {"predictions.json", "predictions.csv"})
     return manifest
+
+
+def preprocessed(cases: list[dict[str, Any]], pipeline: Any, desc: str,
+                 quiet: bool) -> Iterator[tuple[dict[str, Any], np.ndarray | None, np.ndarray]]:
+    """``(case, affine of the preprocessed grid, preprocessed channel-first image)`` of each case in turn,
+    through the run's deterministic ``pipeline`` (one case in memory at a time)."""
+    from tqdm.auto import tqdm
+
+    for case in tqdm(cases, desc=desc, unit="case", disable=quiet):
+        done = pipeline({"id": case["id"], "image": case["image"]})
+        affine = np.asarray(done["affine"]) if done.get("affine") is not None else None
+        yield case, affine, np.asarray(done["image"], dtype=np.float32)
 
 
 def note_other_files(out: Path, written: set[str]) -> None:

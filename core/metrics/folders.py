@@ -150,16 +150,22 @@ class Pair:
     spacing: tuple[float, ...]
 
 
-def read_pair(case: str, pred_path: Path, ref_path: Path,
-              adapt: Callable[[Any, Any], Any] | None = None) -> tuple[Pair | None, list[str]]:
+def read_pair(case: str, pred_path: Path, ref_path: Path, adapt: Callable[[Any, Any], Any] | None = None,
+              dims: int | None = None) -> tuple[Pair | None, list[str]]:
     """Read one prediction / reference pair: ``(Pair, [])``, or ``(None, problems)`` when the prediction's shape
     or voxel grid differs from the reference's or either file is not a one-channel integer label map.
     ``adapt(pred_image, ref_image)`` may first bring the prediction to the reference's form (``hub predict``'s
-    W x H x 1 maps of 2D cases)."""
+    W x H x 1 maps of 2D cases); ``dims`` reads the reference as a dataset of that many dimensions reads it
+    (``2``: a W x H x 1 file is a 2D map, :func:`medhub.core.io.api.as_2d`)."""
     from medhub.core.io import read_image
 
-    ref = read_image(ref_path)
-    pred = read_image(pred_path)
+    return image_pair(case, read_image(pred_path), read_image(ref_path, dims=dims), pred_path, ref_path, adapt)
+
+
+def image_pair(case: str, pred: Any, ref: Any, pred_path: Path, ref_path: Path,
+               adapt: Callable[[Any, Any], Any] | None = None) -> tuple[Pair | None, list[str]]:
+    """:func:`read_pair` of images already read (``pred`` may be a prediction held in memory; the paths name
+    the two in messages)."""
     pred = adapt(pred, ref) if adapt is not None else pred
     if pred.spatial_shape != ref.spatial_shape:
         return None, [f'case "{case}": prediction {pred_path} has shape {pred.spatial_shape}, reference {ref_path} '
@@ -177,13 +183,14 @@ def read_pair(case: str, pred_path: Path, ref_path: Path,
 
 
 def read_pairs(matched: Sequence[tuple[str, Path, Path]], quiet: bool = True,
-               adapt: Callable[[Any, Any], Any] | None = None) -> tuple[list[Pair], list[str]]:
+               adapt: Callable[[Any, Any], Any] | None = None,
+               dims: int | None = None) -> tuple[list[Pair], list[str]]:
     """:func:`read_pair` of every ``(case, prediction, reference)``; the pairs read and every problem found."""
     from tqdm.auto import tqdm
 
     pairs, problems = [], []
     for case, pred_path, ref_path in tqdm(matched, desc="read", unit="case", disable=quiet, leave=False):
-        pair, found = read_pair(case, pred_path, ref_path, adapt)
+        pair, found = read_pair(case, pred_path, ref_path, adapt, dims)
         problems += found
         pairs += [pair] if pair is not None else []
     return pairs, problems

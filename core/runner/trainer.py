@@ -58,6 +58,7 @@ class Trainer:
     """Builds everything a run needs from its config, trains, evaluates and writes the result."""
 
     def __init__(self, config: RunConfig, run_dir: Path, quiet: bool = False, dist: DistInfo | None = None):
+        from medhub.core.inference.scoring import run_protocol
         from medhub.core.plugin_manager import get_registry
 
         self.config = config
@@ -70,8 +71,11 @@ class Trainer:
         registry = get_registry()
         self.info = registry.dataset(config.dataset)
         self.model_info = registry.model(config.model)
-        self.metric_ids = list(self.info.metrics) or (["dice"] if self.info.task == "segmentation" else ["accuracy"])
-        self.ranking_metric = self.info.ranking_metric or self.metric_ids[0]
+        # Segmentation is scored under the dataset's protocol: validation on the preprocessed grid (a proxy that
+        # chooses best.pt), the record on each reference file's own grid.
+        self.protocol = run_protocol(self.info, float(config.nsd_tolerance))
+        self.metric_ids = list(self.info.metrics) or ["accuracy"]  # classification / regression: dataset-level
+        self.ranking_metric = self.protocol.ranking.name
         self.direction = self.info.ranking_direction
         self.prepare_seconds = 0.0  # data preparation and model setup (set by the driver)
 
@@ -228,12 +232,6 @@ class Trainer:
         return {d: torch.cuda.get_rng_state(d) for d in devices} or None
 
     # ---------------------------------------------------------------- training
-    def predictor(self) -> Any:
-        def run(batch: Any) -> Any:
-            with self.plan.autocast():
-                return self.core_model(batch)  # unwrapped: evaluation needs no gradient synchronisation
-        return run
-
     def train_epoch(self, writer: Any) -> float:
         """One epoch of optimizer steps; returns the mean training loss (averaged over ranks under torchrun)."""
         from tqdm.auto import tqdm
@@ -331,26 +329,50 @@ class Trainer:
             read_back(*pending)
         return x, y, out
 
-    def score(self, cases: list[Any], metrics: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        """Per-case rows and aggregate metrics; under torchrun each rank scores a shard and all ranks get all rows."""
+    def score(self, cases: list[Any], final: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Per-case rows and aggregate metrics of ``cases`` with the model as it is now; under torchrun each rank
+        scores a shard and all ranks get all rows, in the order of ``cases``.
+
+        ``final``: the record's numbers (segmentation: the whole protocol on each reference label file's own
+        grid, the path ``hub predict`` + ``hub evaluate`` take; classification / regression: every metric of
+        the card). Otherwise validation: the same metrics (TensorBoard logs them all; the ranking one chooses
+        ``best.pt``), segmentation on the preprocessed grid — a proxy of the record's numbers."""
         from medhub.core.inference.predictors import predict_arrays
-        from medhub.core.inference.scoring import score_outputs, score_segmentation
-        from medhub.core.metrics import aggregate
+        from medhub.core.inference.scoring import score_original, score_outputs, score_preprocessed
+        from medhub.core.metrics.protocol import aggregate_protocol
         from medhub.core.parallel.distributed import all_gather_rows, shard
 
         self.model.eval()
         local = shard(cases, self.dist)  # every case once, on one rank
+        # the unwrapped model: evaluation needs no gradient synchronisation
+        model, device, autocast = self.core_model, self.plan.primary, self.plan.autocast
         if self.info.task == "segmentation":
-            rows, agg = score_segmentation(self.predictor(), local, self.info, self.config, self.out_channels,
-                                           self.plan.primary, metrics, quiet=self.quiet)
-            if not self.dist.enabled:
-                return rows, agg
-            per_case = [[r for r in rows if r["case"] == c.id] for c in local]
-            rows = [r for group in all_gather_rows(per_case, self.dist) for r in group]
-            return rows, aggregate(rows, tuple(metrics))
-        outputs = list(predict_arrays(self.predictor(), local, self.plan.primary)) if local else []
+            protocol = self.protocol
+            if final:
+                rows = score_original(model, local, self.info, protocol, self.config, self.out_channels, device,
+                                      autocast, quiet=self.quiet)
+            else:
+                rows = score_preprocessed(model, local, protocol, self.config, self.out_channels, device, autocast,
+                                          quiet=self.quiet)
+            if self.dist.enabled:
+                per_case = [[r for r in rows if r["case"] == c.id] for c in local]
+                rows = [r for group in all_gather_rows(per_case, self.dist) for r in group]
+            return rows, aggregate_protocol(rows, protocol)
+        outputs = list(predict_arrays(model, [c.image for c in local], device, autocast)) if local else []
         outputs = all_gather_rows(outputs, self.dist)
-        return score_outputs(np.stack(outputs), cases, self.info, metrics)
+        return score_outputs(np.stack(outputs), cases, self.info, self.metric_ids, self.multilabel)
+
+    def selection(self) -> dict[str, Any]:
+        """How ``best.pt`` was chosen, for the record: the validation ``metric`` (its ``direction``), the
+        ``split`` and the ``grid`` it was scored on (segmentation: ``"preprocessed"``, a proxy of the record's
+        numbers, which are re-scored on the references' own grid; classification / regression: null), and
+        the ``epoch`` kept. Without validation cases (or when no validation gave a number) the last epoch is
+        kept, and without validation cases ``metric`` / ``split`` are null."""
+        validated = bool(self.val)
+        kept = self.state.best_epoch if validated and self.state.best_epoch is not None else self.state.epoch
+        return {"metric": self.ranking_metric if validated else None,
+                "direction": self.direction if validated else None, "split": "val" if validated else None,
+                "grid": "preprocessed" if validated and self.info.task == "segmentation" else None, "epoch": kept}
 
     def fit(self, stop_after_epochs: int | None = None) -> bool:
         """Train until the configured epochs (or early stopping); False when stopped early on request."""
@@ -378,7 +400,7 @@ class Trainer:
                         log_parameters(writer, self.core_model, self.state.step)
                 if self.val and (self.state.epoch % cfg.val_every == 0 or self.state.epoch == cfg.epochs):
                     t0 = time.perf_counter()
-                    rows, agg = self.score(self.val, self.metric_ids)  # every metric of the dataset
+                    rows, agg = self.score(self.val)  # every metric: TensorBoard shows them all
                     self.state.val_seconds += time.perf_counter() - t0
                     value = float(agg.get(self.ranking_metric, float("nan")))
                     entry["val_" + self.ranking_metric] = value
@@ -424,7 +446,7 @@ class Trainer:
             for tensor in self.core_model.state_dict().values():
                 torch.distributed.broadcast(tensor, src=0)
         t0 = time.perf_counter()
-        rows, agg = self.score(self.eval, self.metric_ids)
+        rows, agg = self.score(self.eval, final=True)
         eval_s = time.perf_counter() - t0
         onnx_path, onnx_diff, export_s = None, None, 0.0
         if not self.main:
@@ -441,7 +463,7 @@ class Trainer:
         from medhub.leaderboard.provenance import versions
         from medhub.leaderboard.record import build_record
 
-        return build_record(
+        record = build_record(
             run_id=self.run_id, created=created, finished=now_iso(),
             dataset={"id": self.info.id, "version": self.info.version, "fingerprint": self.data_fingerprint,
                      "split": {"name": self.eval_split, "fold": self.manifest.fold, "folds": self.manifest.folds,
@@ -461,7 +483,9 @@ class Trainer:
                        "checkpoint_best": str(best), "checkpoint_last": str(self.run_dir / "checkpoints" / CHECKPOINT_LAST),
                        "onnx": str(onnx_path) if onnx_path else None,
                        "tensorboard": str(self.run_dir / "tensorboard")},
-            onnx_max_abs_diff=onnx_diff, history=self.state.history, reproduces=reproduces)
+            onnx_max_abs_diff=onnx_diff, history=self.state.history, protocol=self.protocol.summary(),
+            reproduces=reproduces)
+        return {**record, "selection": self.selection()}
 
 
 def timings(prepare_s: float, state: RunState, eval_s: float, export_s: float) -> dict[str, float]:

@@ -66,7 +66,7 @@ def test_segmentation_run_writes_a_complete_record(spheres, medhub_home):
     assert {"train/image_prediction_label", "train/sweep_image_prediction_label"} <= set(tags["images"])
 
 
-def test_classification_run_scores_the_test_split(shapes):
+def test_classification_run_scores_the_test_split(shapes, hub):
     proc = run_hub_process("run", "--dataset", "synthetic/shapes", "--epochs", "1", "--batch-size", "16",
                            "--set", 'model_hparams={"width": 8}', "--json", "--quiet")
     assert proc.returncode == 0, proc.stderr
@@ -77,6 +77,13 @@ def test_classification_run_scores_the_test_split(shapes):
     assert len(record["metrics"]["per_case"]) == 12
     row = record["metrics"]["per_case"][0]
     assert row["prediction"] in (0, 1, 2) and abs(sum(row["score"]) - 1) < 1e-4
+    # the record's numbers are those of hub predict's rows, scored by hub evaluate (one inference path)
+    code, out, err = hub("evaluate", record["run_id"], "--split", "test", "--json", "--quiet")
+    assert code == 0, err
+    evaluated = json.loads(out)
+    assert evaluated["scores"] == pytest.approx({k: agg[k] for k in evaluated["scores"]}, abs=1e-9)
+    predicted = {r["case"]: r["prediction"] for r in evaluated["per_case"]}
+    assert predicted == {r["case"]: r["prediction"] for r in record["metrics"]["per_case"]}
     tags = event_tags(Path(record["artifacts"]["tensorboard"]))
     assert "val/confusion_matrix" in tags["images"]
     assert {"val/pr/0", "val/pr/1", "val/pr/2"} <= set(tags["tensors"])
