@@ -130,4 +130,81 @@ def register_metrics(register: Register) -> None:
     """
 
 
-HOOK_NAMES: tuple[str, ...] = ("register_datasets", "register_models", "register_layouts", "register_metrics")
+@hookspec
+def register_losses(register: Register) -> None:
+    """Register training losses a run config can name as ``loss``: call ``register`` once per loss.
+
+    Args:
+        register: accepts a :class:`~medhub.core.registry.LossInfo`; its factory is imported when a run starts.
+
+    Example:
+        >>> from medhub import LossInfo, hookimpl
+        >>> @hookimpl
+        ... def register_losses(register):
+        ...     register(LossInfo(id="myorg/weighted-dice", factory="my_plugin.losses:WeightedDice",
+        ...                       tasks=("segmentation",), params={"weight": 2.0}))
+        >>> entries = []
+        >>> register_losses(entries.append)
+        >>> entries[0].validate()  # what medhub's register() does with each entry; None when valid
+    """
+
+
+@hookspec
+def register_optimizers(register: Register) -> None:
+    """Register optimizers a run config can name as ``optimizer`` (``hub run --optimizer ID``): call ``register``
+    once per optimizer.
+
+    Args:
+        register: accepts a :class:`~medhub.core.registry.OptimizerInfo`.
+
+    Example:
+        >>> from medhub import OptimizerInfo, hookimpl
+        >>> @hookimpl
+        ... def register_optimizers(register):
+        ...     register(OptimizerInfo(id="myorg/lion", factory="my_plugin.optim:Lion", params={"betas": [0.9, 0.99]}))
+        >>> entries = []
+        >>> register_optimizers(entries.append)
+        >>> entries[0].validate()  # what medhub's register() does with each entry; None when valid
+    """
+
+
+@hookspec
+def register_schedules(register: Register) -> None:
+    """Register learning-rate schedules a run config can name as ``schedule``: call ``register`` once per schedule.
+
+    Args:
+        register: accepts a :class:`~medhub.core.registry.ScheduleInfo`.
+
+    Example:
+        >>> from medhub import ScheduleInfo, hookimpl
+        >>> @hookimpl
+        ... def register_schedules(register):
+        ...     register(ScheduleInfo(id="myorg/one-cycle", factory="torch.optim.lr_scheduler:OneCycleLR",
+        ...                           context=("total_steps",), params={"max_lr": 0.01}))
+        >>> entries = []
+        >>> register_schedules(entries.append)
+        >>> entries[0].validate()  # what medhub's register() does with each entry; None when valid
+    """
+
+
+@hookspec
+def register_transforms(register: Register) -> None:
+    """Register case-dict transforms a run config can list in ``transforms``: call ``register`` once per transform.
+
+    Args:
+        register: accepts a :class:`~medhub.core.registry.TransformInfo`.
+
+    Example:
+        >>> from medhub import TransformInfo, hookimpl
+        >>> @hookimpl
+        ... def register_transforms(register):
+        ...     register(TransformInfo(id="myorg/gamma", factory="my_plugin.transforms:RandGamma", random=True,
+        ...                            params={"p": 0.3}))
+        >>> entries = []
+        >>> register_transforms(entries.append)
+        >>> entries[0].validate()  # what medhub's register() does with each entry; None when valid
+    """
+
+
+HOOK_NAMES: tuple[str, ...] = ("register_datasets", "register_models", "register_layouts", "register_metrics",
+                               "register_losses", "register_optimizers", "register_schedules", "register_transforms")

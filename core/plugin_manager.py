@@ -30,19 +30,26 @@ from medhub.core.registry import (
     DatasetInfo,
     DuplicateIdError,
     LayoutInfo,
+    LossInfo,
     MetricInfo,
     ModelInfo,
+    OptimizerInfo,
     Registry,
+    ScheduleInfo,
+    TransformInfo,
 )
 
 GROUP = "medhub"
 BUILTIN_DIST = "medhub"
 CARD_SUFFIXES = (".json", ".yaml", ".yml")
 # Layouts and metrics first, so datasets can be checked against them.
-HOOK_ORDER = ("register_layouts", "register_metrics", "register_datasets", "register_models")
-_KIND_OF_HOOK = {"register_layouts": "layouts", "register_metrics": "metrics",
-                 "register_datasets": "datasets", "register_models": "models"}
-_INFO_OF_KIND = {"layouts": LayoutInfo, "metrics": MetricInfo, "datasets": DatasetInfo, "models": ModelInfo}
+HOOK_ORDER = ("register_layouts", "register_metrics", "register_datasets", "register_models", "register_losses",
+              "register_optimizers", "register_schedules", "register_transforms")
+_INFO_OF_KIND = {"layouts": LayoutInfo, "metrics": MetricInfo, "datasets": DatasetInfo, "models": ModelInfo,
+                 "losses": LossInfo, "optimizers": OptimizerInfo, "schedules": ScheduleInfo,
+                 "transforms": TransformInfo}
+KINDS = tuple(_INFO_OF_KIND)  # registry tables, in the order hub plugins --json lists them
+COMPONENT_KINDS = ("losses", "optimizers", "schedules", "transforms")
 
 
 @dataclass
@@ -58,6 +65,10 @@ class PluginRecord:
     models: list[str] = field(default_factory=list)
     layouts: list[str] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)
+    losses: list[str] = field(default_factory=list)
+    optimizers: list[str] = field(default_factory=list)
+    schedules: list[str] = field(default_factory=list)
+    transforms: list[str] = field(default_factory=list)
     error: str | None = None
 
     def fail(self, message: str) -> None:
@@ -65,8 +76,7 @@ class PluginRecord:
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "builtin": self.builtin, "hooks": self.hooks,
-                "datasets": self.datasets, "models": self.models, "layouts": self.layouts,
-                "metrics": self.metrics, "error": self.error}
+                **{kind: getattr(self, kind) for kind in KINDS}, "error": self.error}
 
 
 @dataclass
@@ -146,7 +156,7 @@ def _registrar(registry: Registry, rec: PluginRecord, kind: str, origin: str) ->
 
 
 def _forget(registry: Registry, rec: PluginRecord) -> None:
-    for kind in ("datasets", "models", "layouts", "metrics"):
+    for kind in KINDS:
         table = getattr(registry, kind)
         for entry_id in getattr(rec, kind):
             table.remove(entry_id)
@@ -169,7 +179,7 @@ def load_plugins(report: bool = True) -> LoadedPlugins:
             rec.fail(_describe(failure))
 
     for hook_name in HOOK_ORDER:
-        kind = _KIND_OF_HOOK[hook_name]
+        kind = hook_name.removeprefix("register_")
         for impl in getattr(pm.hook, hook_name).get_hookimpls():
             rec = next(r for r in records if r.name == impl.plugin_name)
             if rec.error:

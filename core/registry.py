@@ -12,7 +12,7 @@ import importlib
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from medhub.core.errors import MedhubError, UnknownIdError, closest
@@ -628,14 +628,222 @@ class MetricInfo:
         return out
 
 
-T = TypeVar("T", DatasetInfo, ModelInfo, LayoutInfo, MetricInfo)
+# The run values a component's factory may take by name (its ``context``), per kind of component.
+CONTEXT: dict[str, tuple[str, ...]] = {
+    "loss": ("task", "out_channels", "multilabel"),
+    "optimizer": ("lr", "weight_decay", "momentum"),
+    "schedule": ("total_steps", "warmup_steps", "steps_per_epoch"),
+    "transform": ("dims", "task", "keys", "config", "patch_size"),
+}
+
+
+@dataclass
+class ComponentInfo:
+    """What the component entries share (:class:`LossInfo`, :class:`OptimizerInfo`, :class:`ScheduleInfo`,
+    :class:`TransformInfo`): an id a run config names, a lazily imported factory, default parameters and the run
+    values the factory takes by name. ``kind`` is the component's kind (``"loss"``, ...)."""
+
+    kind: ClassVar[str] = "component"
+
+    id: str
+    factory: Callable[..., Any] | str
+    params: dict[str, Any] = field(default_factory=dict)
+    context: tuple[str, ...] = ()
+    description: str = ""
+    aliases: tuple[str, ...] = ()
+    plugin: str = ""
+
+    def validate(self) -> None:
+        """Raise MedhubError naming the first invalid field (id grammar, aliases, factory, params, context, texts)."""
+        check_registry_id(self.id, self.kind)
+        owner = f'{self.kind} "{self.id}"'
+        for alias in require_texts(self.aliases, "aliases", owner):
+            check_alias(alias, self.kind, self.id)
+        require_ref(self.factory, "factory", owner)
+        require_mapping(self.params, "params", owner)
+        for name in require_texts(self.context, "context", owner):
+            if name not in CONTEXT[self.kind]:
+                raise MedhubError(f'{owner}: "context" names {got(name)}, which a run does not offer a {self.kind}; '
+                                  f'offered: {", ".join(CONTEXT[self.kind])}')
+        for name in ("description", "plugin"):
+            require_text(getattr(self, name), name, owner)
+
+    def build(self, *args: Any, **values: Any) -> Any:
+        """Call the factory (imported on first use) with ``args`` and ``params`` updated by ``values``: what a run
+        does, with the context values as ``values``."""
+        return resolve_ref(self.factory)(*args, **{**self.params, **values})
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as plain JSON values, the factory as its ``"module:attribute"`` name (``hub plugins --json``)."""
+        out = dataclasses.asdict(self)
+        out["factory"] = ref_name(self.factory)
+        out["kind"] = self.kind
+        for name in ("context", "aliases", "tasks"):
+            if name in out:
+                out[name] = list(out[name])
+        return out
+
+
+@dataclass
+class LossInfo(ComponentInfo):
+    """A training loss a run config names as ``loss`` (``loss: myorg/focal`` or ``{"name": "myorg/focal",
+    "params": {"gamma": 1.5}}``).
+
+    Args:
+        id (str): ``name`` or ``family/name``, lower case; what ``loss`` names.
+        factory (Callable | str): ``factory(**context, **params)`` returning the loss, a callable ``loss(output,
+            target) -> scalar tensor``; or its ``"package.module:attribute"`` (imported when a run starts, so
+            registering costs no torch import). ``output`` is the model's output in float32 (logits: N x K x
+            spatial for segmentation, N x K for classification, N x 1 for regression); ``target`` the labels
+            (N x spatial integers), the classes (N integers; N x K 0/1 floats for multi-label) or the values (N x 1
+            floats).
+        params (dict[str, Any]): default keyword arguments of the factory, under the run config's ``params``.
+            Default ``{}``. A run refuses a parameter the factory's signature does not take before any work.
+        context (tuple[str, ...]): run values the factory takes by name: ``task``, ``out_channels``,
+            ``multilabel``. Default ``()``.
+        description (str): one line for ``hub plugins``. Default ``""``.
+        aliases (tuple[str, ...]): other names for the id (case-insensitive). Default ``()``.
+        plugin (str): set by ``register`` to the registering plugin's name. Default ``""``.
+        tasks (tuple[str, ...]): the tasks it trains: a run of another task refuses it, listing those that fit.
+            Default: all three.
+
+    Example:
+        >>> from medhub import LossInfo
+        >>> smooth = LossInfo(id="myorg/smooth-l1", factory="torch.nn:SmoothL1Loss", tasks=("regression",),
+        ...                   params={"beta": 0.5}, description="Huber-like L1")
+        >>> smooth.validate()  # what register() checks; None when valid
+        >>> smooth.build()
+        SmoothL1Loss()
+        >>> LossInfo(id="myorg/focal", factory="my_plugin:Focal", tasks=("images",)).validate()
+        Traceback (most recent call last):
+        medhub.core.errors.MedhubError: loss "myorg/focal": tasks tuple ('images',) must be a non-empty subset of ('segmentation', 'classification', 'regression')
+    """
+
+    kind: ClassVar[str] = "loss"
+    tasks: tuple[str, ...] = TASKS
+
+    def validate(self) -> None:
+        """:meth:`ComponentInfo.validate`, and ``tasks`` a non-empty subset of the tasks."""
+        super().validate()
+        tasks = self.tasks if isinstance(self.tasks, (list, tuple)) else ()
+        if not tasks or any(t not in TASKS for t in tasks):
+            raise MedhubError(f'loss "{self.id}": tasks {got(self.tasks)} must be a non-empty subset of {TASKS}')
+
+
+@dataclass
+class OptimizerInfo(ComponentInfo):
+    """An optimizer a run config names as ``optimizer`` (``hub run --optimizer ID``, or ``{"name": ID, "params":
+    {...}}`` in a config file).
+
+    Args:
+        id (str): ``name`` or ``family/name``, lower case; what ``optimizer`` names.
+        factory (Callable | str): ``factory(parameters, **context, **params) -> torch.optim.Optimizer``
+            (``parameters``: the model's), or its ``"package.module:attribute"`` (a ``torch.optim`` class
+            fits as it is).
+        params (dict[str, Any]): default keyword arguments (``{"betas": [0.9, 0.99]}``) under the run config's
+            ``params``. Default ``{}``.
+        context (tuple[str, ...]): run options the factory takes by name: ``lr``, ``weight_decay`` (0 when
+            null), ``momentum``. Default ``("lr", "weight_decay")``.
+        description (str): one line for ``hub plugins``. Default ``""``.
+        aliases (tuple[str, ...]): other names for the id. Default ``()``.
+        plugin (str): set by ``register`` to the registering plugin's name. Default ``""``.
+
+    Example:
+        >>> import torch
+        >>> from medhub import OptimizerInfo
+        >>> rms = OptimizerInfo(id="myorg/rmsprop", factory="torch.optim:RMSprop", params={"alpha": 0.9})
+        >>> rms.validate()  # what register() checks; None when valid
+        >>> optimizer = rms.build([torch.nn.Parameter(torch.zeros(2))], lr=0.01, weight_decay=0.0)
+        >>> type(optimizer).__name__, optimizer.defaults["alpha"], optimizer.defaults["lr"]
+        ('RMSprop', 0.9, 0.01)
+    """
+
+    kind: ClassVar[str] = "optimizer"
+    context: tuple[str, ...] = ("lr", "weight_decay")
+
+
+@dataclass
+class ScheduleInfo(ComponentInfo):
+    """A learning-rate schedule a run config names as ``schedule``; the run steps it once per optimizer step.
+
+    Args:
+        id (str): ``name`` or ``family/name``, lower case; what ``schedule`` names.
+        factory (Callable | str): ``factory(optimizer, **context, **params)`` returning a
+            ``torch.optim.lr_scheduler`` scheduler (``step()``, ``state_dict()``, ``load_state_dict()``), or its
+            ``"package.module:attribute"``.
+        params (dict[str, Any]): default keyword arguments under the run config's ``params``. Default ``{}``.
+        context (tuple[str, ...]): run values the factory takes by name: ``total_steps`` (of the whole run),
+            ``warmup_steps`` (``warmup_epochs`` in steps; a schedule without it refuses ``warmup_epochs`` > 0),
+            ``steps_per_epoch``. Default ``("total_steps", "warmup_steps")``.
+        description (str): one line for ``hub plugins``. Default ``""``.
+        aliases (tuple[str, ...]): other names for the id. Default ``()``.
+        plugin (str): set by ``register`` to the registering plugin's name. Default ``""``.
+
+    Example:
+        >>> import torch
+        >>> from medhub import ScheduleInfo
+        >>> step = ScheduleInfo(id="myorg/step", factory="torch.optim.lr_scheduler:StepLR", context=(),
+        ...                     params={"step_size": 100, "gamma": 0.5})
+        >>> step.validate()  # what register() checks; None when valid
+        >>> optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+        >>> type(step.build(optimizer)).__name__
+        'StepLR'
+    """
+
+    kind: ClassVar[str] = "schedule"
+    context: tuple[str, ...] = ("total_steps", "warmup_steps")
+
+
+@dataclass
+class TransformInfo(ComponentInfo):
+    """A case-dict transform a run config lists in ``transforms`` (``{"train": [...], "eval": [...]}``).
+
+    Args:
+        id (str): ``name`` or ``family/name``, lower case; what a ``transforms`` list names.
+        factory (Callable | str): ``factory(**context, **params)`` returning the transform, a callable ``case
+            dict -> new case dict`` (``(case, rng)`` for a random one: ``rng`` is a ``numpy.random.Generator``
+            the run seeds), or its ``"package.module:attribute"``. A factory returning a
+            :class:`~medhub.core.transforms.Compose` adds its steps; one returning None adds nothing.
+        params (dict[str, Any]): default keyword arguments under the run config's ``params``. Default ``{}``.
+        context (tuple[str, ...]): run values the factory takes by name: ``dims`` (the dataset's), ``task``,
+            ``keys`` (``("image", "label")``, or ``("image",)`` for cases without a label map), ``config`` (the
+            run's :class:`~medhub.core.runconfig.options.RunConfig`), ``patch_size`` (the training patch: the
+            first training image's shape when ``patch_size`` is null). Default ``()``.
+        description (str): one line for ``hub plugins``. Default ``""``.
+        aliases (tuple[str, ...]): other names for the id. Default ``()``.
+        plugin (str): set by ``register`` to the registering plugin's name. Default ``""``.
+        random (bool): whether the transform draws random numbers: the training pipeline's steps from the first
+            random one on run per sample (the ones before are cached); ``transforms.eval`` refuses it. Default False.
+
+    Example:
+        >>> from medhub import TransformInfo
+        >>> noise = TransformInfo(id="myorg/noise", factory="medhub.core.transforms.augment:RandNoise", random=True,
+        ...                       params={"std": 0.05}, description="Gaussian noise on images")
+        >>> noise.validate()  # what register() checks; None when valid
+        >>> noise.build()
+        RandNoise(p=0.15, std=0.05, keys=('image', 'label'))
+    """
+
+    kind: ClassVar[str] = "transform"
+    random: bool = False
+
+    def validate(self) -> None:
+        """:meth:`ComponentInfo.validate`, and ``random`` a boolean."""
+        super().validate()
+        if not isinstance(self.random, bool):
+            raise MedhubError(f'transform "{self.id}": "random" must be true or false, got {got(self.random)}')
+
+
+T = TypeVar("T")
+COMPONENT_LISTING = "hub plugins --all"
 
 
 class Table(Generic[T]):
     """Entries of one kind keyed by id, with aliases, wildcard listing and helpful lookup errors."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, listing: str | None = None):
         self.kind = kind
+        self.listing = listing  # the command that lists them, for unknown ids (default: hub <kind>s)
         self._entries: dict[str, T] = {}
         self._aliases: dict[str, str] = {}
 
@@ -672,7 +880,7 @@ class Table(Generic[T]):
         except KeyError:
             known = [e.id for e in self._entries.values()]
             known += [a for e in self._entries.values() for a in getattr(e, "aliases", ())]
-            raise UnknownIdError(self.kind, name, known) from None
+            raise UnknownIdError(self.kind, name, known, listing=self.listing) from None
 
     def __contains__(self, name: str) -> bool:
         key = name.lower()
@@ -703,6 +911,10 @@ class Registry:
     models: Table[ModelInfo] = field(default_factory=lambda: Table("model"))
     layouts: Table[LayoutInfo] = field(default_factory=lambda: Table("layout"))
     metrics: Table[MetricInfo] = field(default_factory=lambda: Table("metric"))
+    losses: Table[LossInfo] = field(default_factory=lambda: Table("loss", COMPONENT_LISTING))
+    optimizers: Table[OptimizerInfo] = field(default_factory=lambda: Table("optimizer", COMPONENT_LISTING))
+    schedules: Table[ScheduleInfo] = field(default_factory=lambda: Table("schedule", COMPONENT_LISTING))
+    transforms: Table[TransformInfo] = field(default_factory=lambda: Table("transform", COMPONENT_LISTING))
 
     def dataset(self, name: str) -> DatasetInfo:
         """A dataset by id or alias."""

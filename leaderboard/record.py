@@ -200,14 +200,16 @@ def build_record(*, run_id: str, created: str, finished: str, dataset: dict[str,
                  ranking_metric: str, direction: str, devices: dict[str, Any], timings: dict[str, float],
                  versions: dict[str, Any], artifacts: dict[str, Any], onnx_max_abs_diff: float | None,
                  history: list[dict[str, Any]], protocol: dict[str, str] | None = None,
-                 reproduces: str | None = None) -> dict[str, Any]:
+                 reproduces: str | None = None, components: dict[str, Any] | None = None) -> dict[str, Any]:
     """The result record (schema :data:`SCHEMA_VERSION`) of a completed run, as strict JSON values.
 
     ``aggregate`` holds the means over cases: plain values become ``metrics.aggregate``, per-label mappings
     ``metrics.per_label``; ``rows`` are the per-case values, stored raw. The ranking value is the aggregate
     of ``ranking_metric`` (None when it is missing or not finite). ``protocol`` is the evaluation protocol's
     ``{"id", "version"}`` (default :data:`DEFAULT_PROTOCOL`); ``reproduces`` the run id a ``hub reproduce``
-    re-ran. ``git_commit`` / ``git_dirty`` are medhub's own source checkout
+    re-ran; ``components`` the run's resolved model, loss, optimizer, schedule and transforms (each factory's
+    ``module:qualname`` and parameters: :meth:`medhub.core.components.RunParts.describe`), left out when None.
+    ``git_commit`` / ``git_dirty`` are medhub's own source checkout
     (:func:`medhub.leaderboard.provenance.source_checkout`). The caller validates the record when it stores it
     (:func:`medhub.leaderboard.store.save_result`).
     """
@@ -217,6 +219,7 @@ def build_record(*, run_id: str, created: str, finished: str, dataset: dict[str,
     value = aggregate.get(ranking_metric)
     commit, dirty = source_checkout()
     chosen = protocol or DEFAULT_PROTOCOL
+    extra = {"components": components} if components is not None else {}
     return json_safe({
         "schema": SCHEMA_VERSION, "run_id": run_id, "status": "completed", "created": created, "finished": finished,
         "dataset": dataset, "model": model, "config": config, "config_hash": config_hash, "seed": int(config["seed"]),
@@ -227,5 +230,5 @@ def build_record(*, run_id: str, created: str, finished: str, dataset: dict[str,
                     "value": float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None},
         "protocol": {"id": str(chosen["id"]), "version": str(chosen["version"])}, "reproduces": reproduces,
         "devices": devices, "timings": timings, "versions": versions, "git_commit": commit, "git_dirty": dirty,
-        "artifacts": artifacts, "onnx_max_abs_diff": onnx_max_abs_diff, "history": history,
+        "artifacts": artifacts, "onnx_max_abs_diff": onnx_max_abs_diff, "history": history, **extra,
     })

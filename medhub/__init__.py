@@ -10,6 +10,8 @@ The plugin contract:
     ModelInfo, module_model: a model entry, and one made from an existing ``torch.nn.Module`` class.
     LayoutInfo: a parser from a dataset folder to case dicts.
     MetricInfo: a metric's id, task and direction.
+    LossInfo, OptimizerInfo, ScheduleInfo, TransformInfo: the parts of an experiment a run config names by id
+    (``loss``, ``optimizer``, ``schedule``, ``transforms``), each a lazily imported factory with its parameters.
     MedhubError: the error the command line prints as one line (exit code 1).
 
 The Python API (docs/python.md; each imports torch / NumPy when called):
@@ -57,6 +59,10 @@ _PUBLIC: dict[str, str] = {
     "ModelInfo": "medhub.core.registry",
     "LayoutInfo": "medhub.core.registry",
     "MetricInfo": "medhub.core.registry",
+    "LossInfo": "medhub.core.registry",
+    "OptimizerInfo": "medhub.core.registry",
+    "ScheduleInfo": "medhub.core.registry",
+    "TransformInfo": "medhub.core.registry",
     "Source": "medhub.core.registry",
     "MedhubError": "medhub.core.errors",
     "module_model": "medhub.core.model_adapters",

@@ -16,7 +16,8 @@ import medhub
 # The modules that define the public names, and the package itself.
 PUBLIC_MODULES = ("medhub", "medhub.core.registry", "medhub.core.hookspecs", "medhub.core.errors",
                   "medhub.core.submission.formats", "medhub.core.model_adapters", "medhub.api")
-HOOKS = ("register_datasets", "register_models", "register_layouts", "register_metrics")
+HOOKS = ("register_datasets", "register_models", "register_layouts", "register_metrics", "register_losses",
+         "register_optimizers", "register_schedules", "register_transforms")
 ARG_LINE = re.compile(r"^ {4}(?:\*\*)?(\w+)(?: \(|:)", re.M)  # "    name (type): ..." or "    **name: ..."
 
 

@@ -42,6 +42,15 @@ def load_recorded(run_id: str) -> dict[str, Any]:
         store.close()
 
 
+def changed_components(recorded: dict[str, Any], fresh: dict[str, Any]) -> list[str]:
+    """The parts (``loss``, ``transforms``, ...) whose resolved factory or parameters differ between the recorded
+    run and its re-run; none for a record from before components were recorded."""
+    before, after = recorded.get("components"), fresh.get("components") or {}
+    if not isinstance(before, dict):
+        return []
+    return [part for part in sorted(set(before) | set(after)) if before.get(part) != after.get(part)]
+
+
 def run(args: argparse.Namespace) -> int:
     """Re-run and compare; exit 0 either way (differences are reported, not errors). A data-parallel run is
     re-run with the same number of torchrun processes (another number is refused with the torchrun line)."""
@@ -62,9 +71,13 @@ def run(args: argparse.Namespace) -> int:
         return 0
     rows = compare(recorded, fresh)
     identical = all_identical(rows)
+    changed = changed_components(recorded, fresh)
+    if changed:
+        print(f"hub reproduce: warning: the components resolve differently from the record of run "
+              f"{recorded['run_id']} ({', '.join(changed)}): a plugin or library changed", file=sys.stderr)
     if args.json:
         print_json({"run_id": recorded["run_id"], "reproduced_run_id": fresh["run_id"], "reproduces": original,
-                    "identical": identical, "metrics": rows})
+                    "identical": identical, "metrics": rows, "components_changed": changed})
         return 0
     print_table([(r["metric"], r["recorded"], r["reproduced"], r["difference"]) for r in rows],
                 ["metric", "recorded", "reproduced", "difference"])

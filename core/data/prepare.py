@@ -27,40 +27,27 @@ class Prepared:
     affine: np.ndarray | None = None
 
 
-def preprocessing(config: RunConfig, info: DatasetInfo, with_label: bool) -> Any:
-    """The deterministic pipeline of a run: load, orient, resample, normalize, to arrays."""
-    from medhub.core import transforms as T
+def preprocessing(config: RunConfig, info: DatasetInfo, with_label: bool, stage: str = "eval") -> Any:
+    """The deterministic pipeline of a run's ``stage``: ``transforms.eval`` (validation, test and prediction
+    inputs; every step deterministic), or the cached part of ``transforms.train`` (its steps before the first random
+    one). By default ``preprocess``: load, orient, resample, normalize, to arrays (the preprocessing options)."""
+    from medhub.core.components import transform_parts
+    from medhub.core.plugin_manager import get_registry
+    from medhub.core.transforms.pipeline import assemble, check_deterministic
 
     seg = info.task == "segmentation"
     keys = ("image", "label") if seg and with_label else ("image",)
-    steps: list[Any] = [T.LoadImage(keys=keys, dims=info.dims)]
-    if info.dims == 3:
-        steps.append(T.Reorient("RAS", keys=keys))
-        if config.target_spacing:
-            steps.append(T.Resample(tuple(config.target_spacing), keys=keys))
-    if not seg and config.channels:
-        steps.append(T.MatchChannels(config.channels))
-    if not seg and config.resize:
-        steps.append(T.Resize(tuple(config.resize)))
-    norm = config.normalization or "zscore"
-    if norm == "ct":
-        low, high = config.ct_window or (-1000, 1000)
-        steps.append(T.CTWindow(low, high))
-    elif norm == "zscore":
-        steps.append(T.ZScore(nonzero=config.nonzero_mask))
-    elif norm == "percentile":
-        steps += [T.PercentileClip(), T.ZScore(nonzero=config.nonzero_mask)]
-    if not seg and config.patch_size:
-        steps.append(T.PadOrCrop(tuple(config.patch_size), keys=("image",)))
-    steps.append(T.ToArrays(keys=keys))
-    return T.Compose(steps)
+    context = {"dims": info.dims, "task": info.task, "keys": keys, "config": config, "patch_size": config.patch_size}
+    pipeline = assemble(transform_parts(config, get_registry(), info.task, stage), context)
+    return check_deterministic(pipeline, stage) if stage == "eval" else pipeline.deterministic_prefix()
 
 
 def prepare(cases: list[dict[str, Any]], config: RunConfig, info: DatasetInfo, desc: str,
-            quiet: bool = False) -> list[Prepared]:
-    """Run the deterministic pipeline over ``cases`` (through the on-disk cache when enabled). A segmentation
-    label map holding values the card's ``labels`` do not declare is refused, naming its file
-    (:func:`medhub.core.data.label_values.check_prepared_label`), before training could fail on it."""
+            quiet: bool = False, stage: str = "eval") -> list[Prepared]:
+    """Run the deterministic pipeline of ``stage`` (:func:`preprocessing`) over ``cases`` (through the on-disk
+    cache when enabled). A segmentation label map holding values the card's ``labels`` do not declare is refused,
+    naming its file (:func:`medhub.core.data.label_values.check_prepared_label`), before training could fail on
+    it."""
     from medhub.core.data.cache import PreprocessCache
     from medhub.core.data.label_values import allowed_labels, check_prepared_label
     from tqdm.auto import tqdm
@@ -69,12 +56,15 @@ def prepare(cases: list[dict[str, Any]], config: RunConfig, info: DatasetInfo, d
     allowed = allowed_labels(info)  # label values the card declares; others would end in an index error
     cache = PreprocessCache() if config.cache else None
     out = []
+    pipelines: dict[bool, Any] = {}  # with a label or without: one pipeline each
     for case in tqdm(cases, desc=desc, unit="case", disable=quiet, leave=False):
         has_label = "label" in case and case["label"] is not None
-        pipeline = preprocessing(config, info, with_label=has_label)
+        if has_label not in pipelines:
+            pipelines[has_label] = preprocessing(config, info, with_label=has_label, stage=stage)
+        pipeline = pipelines[has_label]
         source = {k: v for k, v in case.items() if k in ("id", "image", "label")}
         done = cache.get_or_compute(case, pipeline) if cache is not None else pipeline(dict(case))
-        image = np.asarray(done["image"], dtype=np.float32)
+        image = as_image_array(done, case, stage)
         if image.ndim != info.dims + 1:
             raise MedhubError(f'case "{case["id"]}" of dataset "{info.id}" (image {case.get("image")}): the dataset '
                               f"is {info.dims}D (dims {info.dims}) but the image reads as {image.ndim - 1}D (array "
@@ -102,6 +92,17 @@ def prepare(cases: list[dict[str, Any]], config: RunConfig, info: DatasetInfo, d
                               '(1 or 3) and "resize" (a size per axis) in the run config, e.g. --set channels=1 '
                               '--set resize=[224,224]')
     return out
+
+
+def as_image_array(done: dict[str, Any], case: dict[str, Any], stage: str) -> np.ndarray:
+    """The prepared case's image as a float32 array; still an Image (no ``to_arrays`` step) is an error naming the
+    stage's transforms."""
+    from medhub.core.io.image import Image
+
+    if isinstance(done.get("image"), Image):
+        raise MedhubError(f'case "{case["id"]}": transforms.{stage} left the image with its geometry; end its '
+                          'deterministic steps with "to_arrays" (as "preprocess" does)')
+    return np.asarray(done["image"], dtype=np.float32)
 
 
 def is_multilabel(prepared: list[Prepared]) -> bool:

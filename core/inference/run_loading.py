@@ -49,9 +49,10 @@ def load_model(folder: Path, config: RunConfig, in_channels: int, out_channels: 
     inputs of ``sample_shape`` (batch first); its output comes back on the first device.
     """
     from medhub.core.checkpoints import apply_weights, retrain_fix
+    from medhub.core.components import build_model
     from medhub.core.plugin_manager import get_registry
 
-    model = get_registry().model(config.model).build(in_channels, out_channels, **config.model_hparams)
+    model = build_model(config, get_registry(), in_channels, out_channels)
     path = folder / "checkpoints" / CHECKPOINT
     apply_weights(model.load_state_dict, best_checkpoint(folder)["model"], path, retrain_fix(folder))
     model.eval()

@@ -6,7 +6,8 @@ what does it accept, in words for an error message or the docs (:meth:`Kind.expe
 (str, int, float, bool, list, dict), so a run's ``config.json`` is what the user wrote.
 
 A new kind of value is a new class here; e.g. a loss named by a registered id, a ``"module:attr"`` or a
-``{"name": ..., "params": {...}}`` mapping is a kind whose :meth:`accepts` takes a string or a mapping.
+``{"name": ..., "params": {...}}`` mapping is :class:`Component`, whose :meth:`accepts` takes a string or a mapping
+(the registry and the imports are checked when the run resolves its components: :mod:`medhub.core.components`).
 Standard library only: ``hub --help`` imports this module.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from medhub.core.components import STAGES, spec_problem
 from medhub.core.errors import MedhubError
 
 
@@ -176,6 +178,36 @@ class Mapping(Kind):
 
     def expected(self, dims: int | None) -> str:
         return "a mapping"
+
+
+class Component(Kind):
+    """A part of the experiment (``what``: ``"loss"``, ``"optimizer"``, ...): a registered id or a
+    ``"module:attribute"`` reference, alone or as ``{"name": ..., "params": {...}}``; its flag takes an id."""
+
+    def __init__(self, what: str):
+        self.what = what
+
+    def accepts(self, value: Any, dims: int | None) -> bool:
+        return spec_problem(value) is None
+
+    def expected(self, dims: int | None) -> str:
+        return f'a registered {self.what} id or a "module:attr" reference, alone or as {{"name": ..., "params": {{...}}}}'
+
+    def flag_arguments(self) -> dict[str, Any]:
+        return {"type": str, "metavar": "ID"}
+
+
+class Transforms(Kind):
+    """``{"train": [...], "eval": [...]}``: per stage, a list of transforms (each a :class:`Component` value);
+    a stage left out takes its default."""
+
+    def accepts(self, value: Any, dims: int | None) -> bool:
+        return (isinstance(value, dict) and set(value) <= set(STAGES)
+                and all(isinstance(v, list) and all(spec_problem(t) is None for t in v) for v in value.values()))
+
+    def expected(self, dims: int | None) -> str:
+        return ('{"train": [...], "eval": [...]}: lists of registered transform ids or "module:attr" references, '
+                'each alone or as {"name": ..., "params": {...}}')
 
 
 class AutoOr(Kind):

@@ -33,6 +33,7 @@ from medhub.core.runconfig.kinds import (
     AutoOr,
     Axes,
     Choice,
+    Component,
     Count,
     Device,
     Interval,
@@ -41,6 +42,7 @@ from medhub.core.runconfig.kinds import (
     Number,
     Switch,
     Text,
+    Transforms,
 )
 
 TASKS = ("segmentation", "classification", "regression")
@@ -78,6 +80,7 @@ class Option:
     flag: Flag | None = None
     expected_text: str | None = None
     card: bool = True
+    saved_at_default: bool = True
     name: str = ""
     nullable: bool = False
 
@@ -124,7 +127,8 @@ class Option:
 
 
 def option(kind: Kind, help: str, *, default: Any = MISSING, per_task: dict[str, Any] | None = None,
-           flag: Flag | None = None, expected: str | None = None, card: bool = True) -> Any:
+           flag: Flag | None = None, expected: str | None = None, card: bool = True,
+           saved_at_default: bool = True) -> Any:
     """A :class:`RunConfig` field declaring one option.
 
     Args:
@@ -135,9 +139,11 @@ def option(kind: Kind, help: str, *, default: Any = MISSING, per_task: dict[str,
         flag: a :class:`Flag` when ``hub run`` has a flag of its own for it (``FLAG``: the kind's argparse form).
         expected: what it accepts, in words, when the kind's own words say too little.
         card: whether a dataset card's ``preprocessing`` may set its default.
+        saved_at_default: False for an option whose default (a task-free one) is left out of ``config.json`` and
+            the config hash: the configs of runs that do not set it stay as they were before it existed.
     """
     spec = Option(kind=kind, help=help, default=default, per_task=dict(per_task or {}), flag=flag,
-                  expected_text=expected, card=card)
+                  expected_text=expected, card=card, saved_at_default=saved_at_default)
     if default is MISSING:
         return field(metadata={_SPEC: spec})
     if isinstance(default, (dict, list)):
@@ -172,7 +178,9 @@ class RunConfig:
 
     # ------------------------------------------------------------------ what trains
     dataset: str = option(Text(), "dataset id or alias", default=DEFAULT_DATASET, flag=FLAG, card=False)
-    model: str = option(Text(), "model id", per_task=DEFAULT_MODEL, flag=FLAG, card=False)
+    model: str | dict[str, Any] = option(
+        Component("model"), 'model id, or a "module:attr" factory (in_channels, out_channels, **hparams); '
+        '{"name": ..., "params": {...}} adds hyper-parameters', per_task=DEFAULT_MODEL, flag=FLAG, card=False)
     model_hparams: dict[str, Any] = option(
         Mapping(), 'the model\'s hyper-parameters, over its defaults (e.g. {"channels": [8, 16, 32, 64]})',
         default={}, expected="a mapping of the model's hyper-parameters", card=False)
@@ -199,19 +207,21 @@ class RunConfig:
     deterministic_gpu: bool = option(Switch(), "deterministic cuDNN / cuBLAS kernels on CUDA (slower: no "
                                      "autotuner)", default=False)
     # ------------------------------------------------------------------ optimization
-    optimizer: str = option(Choice("sgd", "adamw"), "sgd (Nesterov momentum) or adamw", default="adamw", flag=FLAG)
+    optimizer: str | dict[str, Any] = option(
+        Component("optimizer"), 'adamw, adam, sgd (Nesterov momentum), a plugin\'s, or a "module:attr" such as '
+        'torch.optim:RAdam', default="adamw", flag=FLAG)
     lr: float = option(Number(positive=True), "base learning rate", per_task=_tasks(3e-3, 1e-3, 1e-3), flag=FLAG)
     weight_decay: float | None = option(Number(0.0), "weight decay (null: none)",
                                         per_task=_tasks(1e-5, 1e-4, 1e-4))
     momentum: float = option(Number(0.0, 1.0, high_open=True), "SGD momentum", default=0.99)
-    schedule: str = option(Choice("poly", "cosine", "constant"),
-                           "learning-rate schedule: poly (exponent 0.9), cosine or constant", default="cosine",
-                           flag=FLAG)
+    schedule: str | dict[str, Any] = option(
+        Component("schedule"), 'learning-rate schedule: poly (exponent 0.9), cosine, constant, a plugin\'s, or a '
+        '"module:attr" scheduler class', default="cosine", flag=FLAG)
     warmup_epochs: int = option(Count(0), "epochs of linear learning-rate warm-up", default=0)
     grad_clip: float | None = option(Number(0.0), "gradient-norm clipping (null or 0: none)", default=12.0)
-    loss: str = option(Choice("dice_ce", "dice", "ce", "bce", "l1", "mse"),
-                       "dice_ce or dice (segmentation), ce or bce (classification), l1 or mse (regression)",
-                       per_task=_tasks("dice_ce", "ce", "l1"))
+    loss: str | dict[str, Any] = option(
+        Component("loss"), "dice_ce, dice, focal, tversky (segmentation), ce, bce, focal (classification), l1, mse "
+        '(regression), a plugin\'s, or a "module:attr" class', per_task=_tasks("dice_ce", "ce", "l1"))
     early_stopping: int | None = option(
         Count(0), "stop after EPOCHS validations without improvement (0 or null: never)", default=0,
         flag=Flag(metavar="EPOCHS"))
@@ -219,8 +229,11 @@ class RunConfig:
     # ------------------------------------------------------------------ sampling and augmentation
     fg_fraction: float = option(Number(0.0, 1.0), "share of training patches forced to hold foreground",
                                 default=0.33)
-    augment: bool = option(Switch(), "random flips (and intensity changes for segmentation) while training",
-                           default=True)
+    augment: bool = option(Switch(), "random flips (and intensity changes for segmentation) while training "
+                           "(the default transforms)", default=True)
+    transforms: dict[str, list[Any]] | None = option(
+        Transforms(), 'the pipelines {"train": [...], "eval": [...]} (null or a stage left out: the default, '
+        'preprocess then for training patch, flip, intensity)', default=None, saved_at_default=False)
     # ------------------------------------------------------------------ preprocessing
     target_spacing: list[float] | None = option(
         Axes(float), "voxel spacing (mm) 3D images are resampled to (null: as stored)", default=None)
@@ -290,9 +303,12 @@ class RunConfig:
         return config
 
     def to_dict(self) -> dict[str, Any]:
-        """The flat JSON dict saved as ``config.json`` and hashed (a copy: changing it changes nothing here)."""
+        """The flat JSON dict saved as ``config.json`` and hashed (a copy: changing it changes nothing here).
+        Keys the source lacked and options at their default that are not saved there
+        (``saved_at_default=False``) are left out."""
         return {spec.name: copy.deepcopy(getattr(self, spec.name)) for spec in OPTIONS
-                if spec.name not in self.filled_in}
+                if spec.name not in self.filled_in
+                and (spec.saved_at_default or getattr(self, spec.name) != spec.default)}
 
     def replace(self, **changes: Any) -> RunConfig:
         """A validated copy with ``changes`` (option name -> value)."""

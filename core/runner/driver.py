@@ -3,6 +3,7 @@ result record written to the leaderboard."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from datetime import datetime, timezone
@@ -24,7 +25,10 @@ MAX_SLUG = 200 - len("YYYYmmdd-HHMMSS--abcdef")
 def new_run_id(config: RunConfig) -> str:
     """``YYYYmmdd-HHMMSS-<dataset>-<model>-<6 hex>``, the middle part shortened so that the id stays within the
     run-id grammar's 200 characters (:mod:`medhub.core.ids`)."""
-    slug = f"{config.dataset}-{config.model}".replace("/", "-")[:MAX_SLUG]
+    from medhub.core.components import component_name
+
+    model = re.sub(r"[^A-Za-z0-9._-]+", "-", component_name(config.model))  # a "module:attr" model too
+    slug = f"{config.dataset}-{model}".replace("/", "-")[:MAX_SLUG]
     return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{slug}-{secrets.token_hex(3)}"
 
 

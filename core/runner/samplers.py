@@ -9,24 +9,31 @@ from medhub.core.data.prepare import Prepared
 from medhub.core.runconfig.options import RunConfig
 
 
+def training_transforms(config: RunConfig, dims: int, task: str, patch_size: tuple[int, ...]) -> Any:
+    """The per-sample part of ``transforms.train``: its steps from the first random one on (those before it ran
+    when the cases were prepared); by default a random patch (segmentation) and the augmentations."""
+    from medhub.core.components import transform_parts
+    from medhub.core.plugin_manager import get_registry
+    from medhub.core.transforms.pipeline import assemble, random_rest
+
+    context = {"dims": dims, "task": task, "keys": ("image", "label"), "config": config, "patch_size": patch_size}
+    return random_rest(assemble(transform_parts(config, get_registry(), task, "train"), context))
+
+
 class SegmentationSampler:
-    """Random patches with foreground oversampling and augmentation, one batch per call.
+    """Random patches with foreground oversampling and augmentation, one batch per call (by default; the run's
+    ``transforms.train`` says which steps run per sample).
 
     The batch's case picks and one seed per sample come from the run's generator, in order; each sample is
     then cut and augmented with its own generator. So a batch is the same whether its samples are made one
     after another or by a pool of threads (``pool``), and the run's generator advances by the same draws.
     """
 
-    def __init__(self, cases: list[Prepared], config: RunConfig, dims: int):
-        from medhub.core import transforms as T
-
+    def __init__(self, cases: list[Prepared], config: RunConfig, dims: int, task: str = "segmentation"):
         self.cases = cases
         self.batch_size = config.batch_size
         patch = tuple(int(p) for p in (config.patch_size or cases[0].image.shape[1:]))
-        steps: list[Any] = [T.RandPatch(patch, fg_fraction=float(config.fg_fraction))]
-        if config.augment:
-            steps += [T.RandFlip(axes=tuple(range(dims)), p=0.5), T.RandIntensity(p=0.15, scale=0.1, shift=0.1)]
-        self.augment = T.Compose(steps)
+        self.augment = training_transforms(config, dims, task, patch)
         self.image_shape = (self.batch_size, int(cases[0].image.shape[0]), *patch)
         self.label_shape = (self.batch_size, *patch)
         self.label_dtype = np.result_type(*[c.target.dtype for c in cases if c.target is not None] or [np.int64])
@@ -46,6 +53,7 @@ class SegmentationSampler:
             case = self.cases[int(picks[i])]
             sample = self.augment({"image": case.image, "label": case.target},
                                   rng=np.random.Generator(np.random.PCG64(int(seeds[i]))))
+            check_sample(sample, images[i].shape, labels[i].shape)
             np.copyto(images[i], sample["image"], casting="same_kind")
             np.copyto(labels[i], sample["label"], casting="unsafe")
 
@@ -58,15 +66,27 @@ class SegmentationSampler:
         return images, labels
 
 
+def check_sample(sample: dict[str, Any], image_shape: tuple[int, ...], label_shape: tuple[int, ...]) -> None:
+    """A MedhubError unless a training sample fits the batch (a pipeline without a patch of ``patch_size``)."""
+    shapes = np.shape(sample["image"]), np.shape(sample["label"])
+    if shapes != (image_shape, label_shape):
+        from medhub.core.errors import MedhubError
+
+        raise MedhubError(f"transforms.train made a training sample of image shape {shapes[0]} and label shape "
+                          f"{shapes[1]}, but a batch holds {image_shape} and {label_shape}: the per-sample steps must "
+                          'cut a patch of patch_size ("patch")')
+
+
 class ArraySampler:
-    """Shuffled mini-batches of whole images with their class or value (classification / regression)."""
+    """Shuffled mini-batches of whole images with their class or value (classification / regression); the
+    per-sample steps of ``transforms.train`` (by default flips) augment each image."""
 
-    def __init__(self, cases: list[Prepared], config: RunConfig, dims: int):
-        from medhub.core import transforms as T
-
+    def __init__(self, cases: list[Prepared], config: RunConfig, dims: int, task: str = "classification"):
         self.cases = cases
         self.batch_size = min(config.batch_size, len(cases))
-        self.augment = T.Compose([T.RandFlip(axes=tuple(range(dims)), p=0.5)]) if config.augment else None
+        patch = tuple(int(p) for p in (config.patch_size or cases[0].image.shape[1:]))
+        augment = training_transforms(config, dims, task, patch)
+        self.augment = augment if len(augment) else None
         self.order: list[int] = []
 
     def steps_per_epoch(self) -> int:

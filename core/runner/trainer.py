@@ -58,6 +58,7 @@ class Trainer:
     """Builds everything a run needs from its config, trains, evaluates and writes the result."""
 
     def __init__(self, config: RunConfig, run_dir: Path, quiet: bool = False, dist: DistInfo | None = None):
+        from medhub.core.components import model_entry, model_part
         from medhub.core.inference.scoring import run_protocol
         from medhub.core.plugin_manager import get_registry
 
@@ -70,7 +71,7 @@ class Trainer:
         self.quiet = quiet or not self.main
         registry = get_registry()
         self.info = registry.dataset(config.dataset)
-        self.model_info = registry.model(config.model)
+        self.model_info = model_entry(model_part(config, registry))
         # Segmentation is scored under the dataset's protocol: validation on the preprocessed grid (a proxy that
         # chooses best.pt), the record on each reference file's own grid.
         self.protocol = run_protocol(self.info, float(config.nsd_tolerance))
@@ -81,16 +82,19 @@ class Trainer:
 
     # ---------------------------------------------------------------- setup
     def setup(self) -> None:
-        """Data, split, model, optimizer, schedule, loss, device plan."""
+        """Components (checked before any work), data, split, model, optimizer, schedule, loss, device plan."""
         import torch
+        from medhub.core.components import model_entry, resolve_run
         from medhub.core.data.cases import parse_dataset, split_cases
         from medhub.core.data.prepare import is_multilabel, num_outputs, prepare
         from medhub.core.parallel.devices import plan_devices
+        from medhub.core.plugin_manager import get_registry
         from medhub.core.runner.losses import build_loss
         from medhub.core.runner.optim import build_optimizer, build_scheduler
         from medhub.core.runner.samplers import ArraySampler, SegmentationSampler
 
         cfg = self.config
+        self.parts = resolve_run(cfg, get_registry(), self.info.task)
         torch.manual_seed(cfg.seed)
         self.plan = plan_devices(cfg, self.info.dims)
         if self.dist.enabled:
@@ -111,7 +115,7 @@ class Trainer:
         if not train_cases:
             raise MedhubError(f'dataset "{self.info.id}" has no training cases in fold {cfg.fold}')
         self.data_fingerprint = parts_fingerprint(parts.parts, self.info.id)
-        self.train = prepare(train_cases, cfg, self.info, "prepare train", self.quiet)
+        self.train = prepare(train_cases, cfg, self.info, "prepare train", self.quiet, stage="train")
         self.val = prepare(val_cases, cfg, self.info, "prepare val", self.quiet)
         self.eval = (self.val if eval_split == "val" else
                      prepare(eval_cases, cfg, self.info, f"prepare {eval_split}", self.quiet))
@@ -121,6 +125,7 @@ class Trainer:
         if self.multilabel and cfg.loss == "ce":
             # one sigmoid per class; saved so a resume or reproduce uses the same loss
             self.config = cfg = cfg.replace(loss="bce")
+            self.parts = resolve_run(cfg, get_registry(), self.info.task)
             if self.main:
                 write_json_atomic(self.run_dir / "config.json", cfg.to_dict())
         seg = self.info.task == "segmentation"
@@ -128,12 +133,11 @@ class Trainer:
 
         # Data parallel: each rank samples from its own shard (padded so every rank runs the same steps).
         local_train = shard(self.train, self.dist, pad=True)
-        self.sampler = (SegmentationSampler if seg else ArraySampler)(local_train, cfg, self.info.dims)
+        self.sampler = (SegmentationSampler if seg else ArraySampler)(local_train, cfg, self.info.dims, self.info.task)
         self.steps_per_epoch = cfg.steps_per_epoch or (self.sampler.steps_per_epoch() if not seg else 16)
         self.total_steps = self.steps_per_epoch * cfg.epochs
 
-        hparams = dict(cfg.model_hparams)
-        self.model = self.model_info.build(self.in_channels, self.out_channels, **hparams)
+        self.model = model_entry(self.parts.model).build(self.in_channels, self.out_channels, **self.parts.model.params)
         self.n_parameters = count_parameters(self.model)
         self.stage_layout = None
         if cfg.model_parallel:
@@ -154,9 +158,9 @@ class Trainer:
         from medhub.core.parallel.distributed import wrap_ddp
 
         self.model = wrap_ddp(self.core_model, self.dist, self.plan.primary)
-        self.optimizer = build_optimizer(self.model.parameters(), cfg)
-        self.scheduler = build_scheduler(self.optimizer, cfg, self.total_steps, self.steps_per_epoch)
-        self.loss_fn = build_loss(cfg.loss)
+        self.optimizer = build_optimizer(self.parts.optimizer, self.model.parameters(), cfg)
+        self.scheduler = build_scheduler(self.parts.schedule, self.optimizer, cfg, self.total_steps, self.steps_per_epoch)
+        self.loss_fn = build_loss(self.parts.loss, self.info.task, self.out_channels, self.multilabel)
         self.scaler = torch.amp.GradScaler("cuda") if self.plan.amp == "fp16" else None
         seed = cfg.seed
         # rank 0 draws exactly what a single-process run draws; other ranks get their own streams
@@ -468,8 +472,8 @@ class Trainer:
             dataset={"id": self.info.id, "version": self.info.version, "fingerprint": self.data_fingerprint,
                      "split": {"name": self.eval_split, "fold": self.manifest.fold, "folds": self.manifest.folds,
                                "seed": self.manifest.seed, "fingerprint": self.manifest.fingerprint}},
-            model={"id": self.model_info.id, "hparams": dict(self.config.model_hparams),
-                   "parameters": int(self.n_parameters)},
+            model={"id": self.model_info.id, "hparams": dict(self.parts.model.params),
+                   "parameters": int(self.n_parameters)}, components=self.parts.describe(),
             config=self.config.to_dict(), config_hash=config_hash(self.config), rows=rows, aggregate=agg,
             ranking_metric=self.ranking_metric, direction=self.direction,
             devices={"device": self.plan.primary, "names": self.plan.devices, "amp": self.plan.amp,

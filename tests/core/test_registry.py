@@ -81,3 +81,34 @@ def test_a_metric_entry_computes_through_its_fn():
 
     mask = np.ones((2, 2), bool)
     assert lazy.compute(mask, mask, (1.0, 1.0)) == 1.0
+
+
+def _component_entries():
+    from medhub.core.registry import LossInfo, OptimizerInfo, ScheduleInfo, TransformInfo
+
+    return [
+        (LossInfo(id="My Loss", factory="m:F"), "loss"),
+        (LossInfo(id="x/focal", factory="m:F", tasks=()), "non-empty subset"),
+        (LossInfo(id="x/focal", factory="m:F", params=[1]), "params"),
+        (OptimizerInfo(id="x/lion", factory="m:F", context=("lr", "betas")),
+         'optimizer "x/lion": "context" names .*betas.*offered: lr, weight_decay, momentum'),
+        (ScheduleInfo(id="x/step", factory=42), "factory"),
+        (TransformInfo(id="x/gamma", factory="m:F", random="yes"), '"random" must be true or false'),
+    ]
+
+
+@pytest.mark.parametrize("entry, says", _component_entries())
+def test_invalid_component_entries_name_the_field(entry, says):
+    with pytest.raises(MedhubError, match=says):
+        entry.validate()
+
+
+def test_component_tables_suggest_the_closest_ids_and_the_listing_command():
+    from medhub.core.registry import LossInfo, Registry
+
+    registry = Registry()
+    for loss_id in ("dice_ce", "dice", "focal"):
+        registry.losses.add(LossInfo(id=loss_id, factory="m:F"))
+    with pytest.raises(UnknownIdError) as err:
+        registry.losses.get("dice_cee")
+    assert err.value.suggestions[:2] == ["dice_ce", "dice"] and "hub plugins --all" in str(err.value)

@@ -75,3 +75,21 @@ def test_a_run_id_never_leaves_runs(hub, medhub_home, tmp_path):
     code, out, err = hub("reproduce", "../../x")
     assert code == 1 and out == "" and '"../../x" is not a run id' in err and "hub reproduce RUN_ID" in err
     assert str(outside) not in err
+
+
+def test_reproduce_warns_when_the_components_resolve_differently_from_the_record(hub, monkeypatch):
+    from medhub.core.runner import driver
+    from medhub.leaderboard.store import Store
+
+    loss = {"name": "myorg/dice", "id": "myorg/dice", "ref": "plug:Dice", "params": {"w": 1}, "context": [],
+            "plugin": "plug"}
+    original = {**make_record("first"), "components": {"loss": loss}}
+    Store().insert_many([original, make_record("old")])  # "old": a record from before components were recorded
+    upgraded = {"loss": {**loss, "params": {"w": 2}}}
+    monkeypatch.setattr(driver, "run", lambda config, quiet=False, reproduces=None:
+                        {**make_record("again", reproduces=reproduces), "components": upgraded})
+    code, out, err = hub("reproduce", "first", "--json")
+    assert code == 0 and json.loads(out)["components_changed"] == ["loss"]
+    assert "warning: the components resolve differently from the record of run first (loss)" in err
+    code, out, err = hub("reproduce", "old", "--json")
+    assert code == 0 and json.loads(out)["components_changed"] == [] and "warning" not in err
