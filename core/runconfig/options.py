@@ -251,6 +251,10 @@ class RunConfig:
         expected='"auto" or a whole number of batch threads >= 0')
     onnx: bool = option(Switch(), "export the best model to ONNX, checked with onnxruntime", default=True)
     tensorboard: bool = option(Switch(), "write TensorBoard summaries", default=True)
+    keep_checkpoints: str = option(
+        Choice("last", "best", "none"), "checkpoints kept once the record is written: last (last.pt and best.pt), "
+        "best (best.pt alone: a completed run is never resumed) or none (the run cannot predict then)",
+        default="best", card=False)
     # ------------------------------------------------------------------ model parallelism
     model_parallel: int | None = option(Count(1), "split the model into N pipelined stages", default=None,
                                         flag=Flag(metavar="N"))
