@@ -103,8 +103,8 @@ def discarded(keep: str) -> tuple[str, ...]:
 def kept_artifacts(artifacts: dict[str, Any], keep: str) -> dict[str, Any]:
     """A record's ``artifacts`` with the checkpoints ``keep`` discards set to None (they will not exist)."""
     gone = discarded(keep)
-    return {**artifacts, **({"checkpoint_last": None} if CHECKPOINT_LAST in gone else {}),
-            **({"checkpoint_best": None} if CHECKPOINT_BEST in gone else {})}
+    fields = (("checkpoint_last", CHECKPOINT_LAST), ("checkpoint_best", CHECKPOINT_BEST))
+    return {**artifacts, **{key: None for key, name in fields if name in gone}}
 
 
 def discard_after_record(run_dir: Path, keep: str) -> None:

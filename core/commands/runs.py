@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", metavar="PATTERN", help="only runs of this model id or fnmatch pattern")
     parser.add_argument("--status", choices=STATUSES, help="only runs with this status")
     parser.add_argument("--json", action="store_true", help="print the runs as JSON on stdout")
-    actions = parser.add_subparsers(dest="action", metavar="rm")
+    actions = parser.add_subparsers(dest="action", title="actions", metavar="rm")
     rm = actions.add_parser("rm", help="remove runs and their leaderboard rows (or prune them: --keep-best)",
                             description="Remove runs (ids or unique prefixes) and their leaderboard rows, after "
                                         "saying what goes and asking; a running run is refused.")
@@ -167,10 +167,10 @@ def say_plan(plans: dict[Path, list[Path]], keep_best: bool) -> None:
     from medhub.core.runs import KEEP_BEST, folder_size, run_status
 
     for folder, paths in plans.items():
-        freed = sum(size_of(p) for p in paths)
         if not folder.exists():
             info(f"remove the leaderboard row of run {folder.name} (its folder is gone)")
             continue
+        freed = sum(size_of(p) for p in paths)
         if not keep_best:
             info(f"remove run {folder.name} ({run_status(folder)}, {human_size(freed)}) and its leaderboard row")
             continue
