@@ -292,8 +292,8 @@ def keep_best_removals(folder: Path) -> list[Path]:
     to keep: a MedhubError saying to remove it whole."""
     folder = Path(folder)
     if not (folder / CHECKPOINTS / CHECKPOINT_BEST).is_file():
-        raise MedhubError(f"--keep-best {folder.name}: the run has no {CHECKPOINTS}/{CHECKPOINT_BEST} (nothing to keep): "
-                          f"remove it whole with hub runs rm {folder.name}")
+        raise MedhubError(f"--keep-best {folder.name}: the run has no {CHECKPOINTS}/{CHECKPOINT_BEST} (nothing to "
+                          f"keep): remove it whole with hub runs rm {folder.name}")
     kept = {folder / name for name in (*KEEP_BEST, LOCK)}
     out = []
     for path in sorted(folder.rglob("*")):

@@ -37,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="any other configuration key (JSON value), e.g. --set sw_overlap=0.25")
     parser.add_argument("--resume", metavar="RUN_ID",
-                        help="continue an interrupted or failed run (a unique prefix of its id is enough; see hub runs)")
+                        help="continue an interrupted or failed run (a unique prefix of its id is enough; "
+                             "see hub runs)")
     parser.add_argument("--json", action="store_true", help="print the result record as JSON on stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 

@@ -57,7 +57,7 @@ def run(config: RunConfig, quiet: bool = False, stop_after_epochs: int | None = 
     """Train and evaluate one resolved config; returns the result record (None when stopped early on request,
     and on every rank but 0 of a torchrun launch). ``reproduces``: the run id this run re-runs (``hub
     reproduce``), kept in ``run.json`` (so a resumed run keeps it) and written into the record. ``announce``
-    receives the lines that tell the user the run's id and how to resume it (at the start, on Ctrl-C)."""
+    receives the lines that tell the user the run's id and how to resume it (once training starts, on Ctrl-C)."""
     from medhub.core.parallel.distributed import barrier, init_from_env
 
     dist = init_from_env(config.device)
@@ -83,14 +83,16 @@ def resume_line(run_id: str, folder: Path) -> str:
     progress = read_json_quietly(folder / PROGRESS)
     epochs = read_json_quietly(folder / "config.json").get("epochs")
     reached = f" after epoch {progress['epoch']} of {epochs}" if "epoch" in progress and epochs else ""
-    return f"run {run_id}: resuming{reached} in {folder}; if it stops (Ctrl-C), hub run --resume {run_id} continues it"
+    return (f"run {run_id}: resuming{reached} in {folder}; if it stops (Ctrl-C), hub run --resume {run_id} "
+            "continues it")
 
 
 def interrupt_line(run_id: str, kept: bool) -> str:
     """What a run stopped by Ctrl-C says: how to continue it, or that nothing was kept."""
     if kept:
         return f"interrupted: hub run --resume {run_id} continues it"
-    return f"interrupted before the first epoch's checkpoint: nothing of run {run_id} was kept; start it again with hub run"
+    return (f"interrupted before the first epoch's checkpoint: nothing of run {run_id} was kept; start it again "
+            "with hub run")
 
 
 @contextmanager
@@ -99,9 +101,10 @@ def run_session(folder: Path, main: bool, created: bool, announce: Announce,
     """The block that trains the run in ``folder``; it gets the function to call once training starts (data
     prepared, model built, checkpoint restored: errors before then stay one line), which on rank 0
     ``announce``-s ``opening``. Rank 0 holds the run's lock (``hub runs`` shows it running; another process
-    cannot resume it meanwhile) and forgets a failure recorded by an earlier attempt. When the block raises, a run stopped before its first checkpoint that this call
-    ``created`` is removed (so ``runs/`` never holds a half-written run), an exception after it is recorded in
-    ``run.json`` (``hub runs`` shows the run failed, with the error), and Ctrl-C ``announce``-s how to continue."""
+    cannot resume it meanwhile) and forgets a failure recorded by an earlier attempt. When the block raises, a
+    run stopped before its first checkpoint that this call ``created`` is removed (so ``runs/`` never holds a
+    half-written run), an exception after it is recorded in ``run.json`` (``hub runs`` shows the run failed,
+    with the error), and Ctrl-C ``announce``-s how to continue."""
     with hold_run(folder) if main else nullcontext():
         if main:
             clear_failure(folder)
