@@ -153,12 +153,12 @@ def resume(run_id: str, quiet: bool = False, stop_after_epochs: int | None = Non
     folder = find_run(run_id, "--resume")
     run_id = folder.name
     last = folder / CHECKPOINTS / CHECKPOINT_LAST
+    if (folder / "result.json").is_file():  # first: a completed run keeps no last.pt by default
+        raise MedhubError(f"--resume {run_id}: the run has completed (its record: {folder / 'result.json'}); "
+                          f"see it with hub leaderboard show {run_id}, or train it again with hub reproduce {run_id}")
     if not last.is_file():
         raise MedhubError(f"--resume {run_id}: no checkpoint {last} (the run stopped before its first epoch ended); "
                           "start it again with hub run")
-    if (folder / "result.json").is_file():
-        raise MedhubError(f"--resume {run_id}: the run has completed (its record: {folder / 'result.json'}); "
-                          f"see it with hub leaderboard show {run_id}, or train it again with hub reproduce {run_id}")
     config = read_saved_config(folder)
     from medhub.core.parallel.distributed import init_from_env, require_world_size
 
