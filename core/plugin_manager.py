@@ -4,7 +4,10 @@ A plugin that fails to import, uses an unknown hook name, raises while registeri
 ``SystemExit`` from ``sys.exit()``, except ``KeyboardInterrupt``), registers an invalid entry or id, or ships
 a card that names an unknown layout is skipped and reported once on stderr; a user card that is not valid
 is skipped the same way. ``MEDHUB_STRICT_PLUGINS=1`` turns any such failure into an error.
-``MEDHUB_LOAD_PLUGINS=a,b`` limits third-party loading to the named distributions (``""``: built-ins only).
+``MEDHUB_LOAD_PLUGINS=a,b`` limits the third-party distributions imported to the named ones (``""``: none, only
+medhub's built-in plugins run code). Dataset cards in ``$MEDHUB_HOME/cards/`` are read whatever it says: a card
+is the user's own data file, not code (checked field by field, it names a registered layout and runs nothing);
+moving it out of that folder stops its use, and a card that fails to load says so.
 While a plugin is imported and while its hooks run, its writes to ``sys.stdout`` go to stderr, so stdout
 carries only the command's output (``--json``). Two plugins registering one id is a hard error
 (:class:`DuplicateIdError`). ``os._exit()`` in a plugin ends the process; nothing can catch it.
@@ -205,6 +208,8 @@ def load_plugins(report: bool = True) -> LoadedPlugins:
 
 
 def _load_user_cards(registry: Registry) -> list[PluginRecord]:
+    """Register every card file in ``$MEDHUB_HOME/cards/`` (whatever ``MEDHUB_LOAD_PLUGINS`` selects: cards are
+    data); one record per file, a card that fails carries its error and the fix."""
     folder = cards_dir()
     if not folder.is_dir():
         return []
@@ -217,7 +222,8 @@ def _load_user_cards(registry: Registry) -> list[PluginRecord]:
         except DuplicateIdError:
             raise
         except MedhubError as exc:
-            rec.fail(str(exc))
+            rec.fail(f"{exc}; fix the card or move it out of {folder} (the cards there are read whatever "
+                     "MEDHUB_LOAD_PLUGINS selects)")
     return records
 
 

@@ -275,6 +275,18 @@ class Store:
         except sqlite3.Error as exc:
             raise self._error(exc, "write to") from None
 
+    def delete(self, run_ids: Sequence[str]) -> int:
+        """Remove the rows of ``run_ids`` (exact ids; one statement, so all or none); returns how many there
+        were. An absent database has none (and is not created)."""
+        if not run_ids or (self._conn is None and not self.path.exists()):
+            return 0
+        conn = self.connect()
+        sql = f"DELETE FROM runs WHERE run_id IN ({', '.join('?' * len(run_ids))})"
+        try:
+            return _retry(lambda: conn.execute(sql, tuple(run_ids)).rowcount)
+        except sqlite3.Error as exc:
+            raise self._error(exc, "write to") from None
+
     # ------------------------------------------------------------------ reading
     def _read(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of a read query; an absent database reads as empty (and is not created)."""

@@ -36,7 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="YAML or JSON file of configuration keys")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="any other configuration key (JSON value), e.g. --set sw_overlap=0.25")
-    parser.add_argument("--resume", metavar="RUN_ID", help="continue an interrupted run")
+    parser.add_argument("--resume", metavar="RUN_ID",
+                        help="continue an interrupted or failed run (a unique prefix of its id is enough; "
+                             "see hub runs)")
     parser.add_argument("--json", action="store_true", help="print the result record as JSON on stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -60,9 +62,10 @@ def parse_set(items: list[str]) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Resolve the config, train, evaluate, print the summary (or the record with --json)."""
+    """Resolve the config, train, evaluate, print the summary (or the record with --json). The run's id and
+    the command that resumes it are said on stderr when it starts and when Ctrl-C stops it."""
     from medhub.core.errors import MedhubError
-    from medhub.core.output import print_json
+    from medhub.core.output import info, print_json
     from medhub.core.runconfig.flags import flag_values, given_flags
     from medhub.core.runner import config as cfg
     from medhub.core.runner import driver
@@ -73,13 +76,13 @@ def run(args: argparse.Namespace) -> int:
         if given:
             raise MedhubError(f"--resume {args.resume} continues the run with its saved configuration; "
                               f"{', '.join(given)} cannot change it. Start a new run with those flags instead")
-        record = driver.resume(args.resume, quiet=quiet)
+        record = driver.resume(args.resume, quiet=quiet, announce=info)
     else:
         flags = flag_values(args)  # None: not given
         flags.update(parse_set(args.set))
         file_config = cfg.read_config_file(args.config) if args.config else None
         config = cfg.resolve(file_config, flags)
-        record = driver.run(config, quiet=quiet)
+        record = driver.run(config, quiet=quiet, announce=info)
     if record is None:  # a torchrun rank other than 0: rank 0 prints the result
         return 0
     if args.json:

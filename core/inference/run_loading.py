@@ -19,13 +19,10 @@ def run_folder(run_id: str, where: str = "RUN_ID") -> Path:
     from medhub.core.runs import find_run
 
     folder = find_run(run_id, where)
-    run_id = folder.name
     if not (folder / "checkpoints" / CHECKPOINT).is_file():
-        fix = (f"finish it with: hub run --resume {run_id}" if (folder / "checkpoints" / "last.pt").is_file() else
-               "it has no checkpoint to resume from either: start it again with hub run (its config: "
-               f"hub run --config {folder / 'config.json'})")
-        raise MedhubError(f"run {run_id} has no checkpoints/{CHECKPOINT} (it stopped before "
-                          f"its first best checkpoint was written); {fix}")
+        from medhub.core.checkpoints import missing_best
+
+        raise missing_best(folder)
     return folder
 
 

@@ -266,6 +266,10 @@ class RunConfig:
     tensorboard: bool = option(Switch(), "write TensorBoard summaries", default=True)
     histogram_every: int = option(Count(0), "TensorBoard histograms of the weights and their gradients every N "
                                   "epochs (0: none)", default=0)
+    keep_checkpoints: str = option(
+        Choice("last", "best", "none"), "checkpoints kept once the record is written: last (last.pt and best.pt), "
+        "best (best.pt alone: a completed run is never resumed) or none (the run cannot predict then)",
+        default="best", card=False)
     # ------------------------------------------------------------------ model parallelism
     model_parallel: int | None = option(Count(1), "split the model into N pipelined stages", default=None,
                                         flag=Flag(metavar="N"))

@@ -27,7 +27,7 @@ from medhub.core.parallel.distributed import DistInfo, shared_value
 from medhub.core.paths import runs_dir
 from medhub.core.runconfig.options import RunConfig
 from medhub.core.runconfig.saved import config_hash
-from medhub.core.runs import CHECKPOINT_BEST, CHECKPOINT_LAST, now_iso
+from medhub.core.runs import CHECKPOINT_BEST, CHECKPOINT_LAST, now_iso, write_progress
 
 
 @dataclass
@@ -174,27 +174,36 @@ class Trainer:
 
     # ---------------------------------------------------------------- checkpoints
     def checkpoint(self, name: str) -> Path:
-        """Write a checkpoint (rank 0 only; every rank must call it: the per-rank RNG states are gathered)."""
+        """Write a checkpoint (rank 0 only; every rank must call it: ``last.pt`` gathers the per-rank RNG states)
+        and, with ``last.pt``, the run's ``progress.json`` (what ``hub runs`` shows)."""
         import torch
         from medhub.core.parallel.distributed import all_gather_rows
 
         path = self.run_dir / "checkpoints" / name
+        resume = name == CHECKPOINT_LAST  # last.pt: all a resume needs; best.pt: the weights and io alone
         ranks = all_gather_rows([{"rng_numpy": self.rng.bit_generator.state, "rng_cuda": self._cuda_rng_state(),
                                   "sampler": self.sampler.state() if hasattr(self.sampler, "state") else None}],
-                                self.dist) if self.dist.enabled else None
+                                self.dist) if self.dist.enabled and resume else None
         if not self.main:
             return path
         blob = {
-            "model": self.core_model.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(), "state": self.state.__dict__,
-            "rng_numpy": self.rng.bit_generator.state, "rng_torch": torch.get_rng_state(),
-            "rng_cuda": self._cuda_rng_state(),
-            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
-            "sampler": self.sampler.state() if hasattr(self.sampler, "state") else None,
+            "model": self.core_model.state_dict(),
             "io": {"in_channels": self.in_channels, "out_channels": self.out_channels, "multilabel": self.multilabel},
-            "ranks": ranks,
         }
-        return save_checkpoint(blob, path, self._kept_after_failed_write())
+        if resume:
+            blob.update({
+                "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                "state": self.state.__dict__, "rng_numpy": self.rng.bit_generator.state,
+                "rng_torch": torch.get_rng_state(), "rng_cuda": self._cuda_rng_state(),
+                "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+                "sampler": self.sampler.state() if hasattr(self.sampler, "state") else None, "ranks": ranks,
+            })
+        save_checkpoint(blob, path, self._kept_after_failed_write())
+        if resume:
+            write_progress(self.run_dir, {"epoch": self.state.epoch, "step": self.state.step,
+                                          "metric": self.ranking_metric, "best_value": self.state.best_value,
+                                          "best_epoch": self.state.best_epoch, "updated": now_iso()})
+        return path
 
     def _kept_after_failed_write(self) -> str:
         """What a failed checkpoint write leaves the user: the last good checkpoint and how to go on."""

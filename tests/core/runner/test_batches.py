@@ -147,7 +147,7 @@ def test_num_workers_does_not_change_the_trained_weights(spheres):
     weights = {}
     for workers in (0, 2):
         config = tiny_seg_config(batch_size=2, patch_size=[24, 24, 24], onnx=False, tensorboard=False,
-                                 num_workers=workers)
+                                 num_workers=workers, keep_checkpoints="last")
         record = driver.run(config, quiet=True, run_id=f"workers{workers}")
         path = Path(record["artifacts"]["run_dir"]) / "checkpoints" / "last.pt"
         weights[workers] = torch.load(path, map_location="cpu", weights_only=True)["model"]
