@@ -51,7 +51,9 @@ def load_model(folder: Path, config: RunConfig, in_channels: int, out_channels: 
     from medhub.core.checkpoints import apply_weights, retrain_fix
     from medhub.core.plugin_manager import get_registry
 
-    model = get_registry().model(config.model).build(in_channels, out_channels, **config.model_hparams)
+    registry = get_registry()
+    model = registry.model(config.model).build(in_channels, out_channels, dims=registry.dataset(config.dataset).dims,
+                                               **config.model_hparams)
     path = folder / "checkpoints" / CHECKPOINT
     apply_weights(model.load_state_dict, best_checkpoint(folder)["model"], path, retrain_fix(folder))
     model.eval()

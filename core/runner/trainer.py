@@ -129,7 +129,7 @@ class Trainer:
         self.total_steps = self.steps_per_epoch * cfg.epochs
 
         hparams = dict(cfg.model_hparams)
-        self.model = self.model_info.build(self.in_channels, self.out_channels, **hparams)
+        self.model = self.model_info.build(self.in_channels, self.out_channels, dims=self.info.dims, **hparams)
         self.n_parameters = count_parameters(self.model)
         self.stage_layout = None
         if cfg.model_parallel:
@@ -162,6 +162,7 @@ class Trainer:
         self.feed = BatchFeed(self.sampler, self.plan.primary, resolve_workers(cfg.num_workers, self.plan.primary),
                               channels_last=self.plan.channels_last and not cfg.model_parallel)
         self.last_data_share = 0.0
+        self.output_checked = False  # set once the first batch's output had the shape the task needs
         self.state = RunState()
 
     # ---------------------------------------------------------------- checkpoints
@@ -298,7 +299,7 @@ class Trainer:
         for x, y in bar:
             self.optimizer.zero_grad(set_to_none=True)
             with self.plan.autocast():
-                out = self.model(x)
+                out = self.model(x) if self.output_checked else self._first_forward(x)
             loss = self.loss_fn(out, y.to(out.device))
             if self.scaler is not None:
                 self.scaler.scale(loss).backward()
@@ -330,6 +331,36 @@ class Trainer:
         if pending is not None:
             read_back(*pending)
         return x, y, out
+
+    def _first_forward(self, x: Any) -> Any:
+        """The model on a session's first batch, checked against the task: logits ``(N, K, *patch)`` for
+        segmentation, ``(N, K)`` for classification and regression (K = ``out_channels``). A model that fails
+        on the batch or returns another shape stops the run with one line naming the model, its plugin, the
+        batch and what was expected, before the loss raises something cryptic."""
+        import torch
+        from medhub.core.registry import resolve_ref, takes_parameter
+
+        batch = f"a {self.info.dims}D {self.info.task} batch of shape {tuple(x.shape)} from {self.info.id}"
+        given = f"in_channels={self.in_channels}, out_channels={self.out_channels}"
+        if takes_parameter(resolve_ref(self.model_info.factory), "dims"):
+            given += f", dims={self.info.dims}"
+        hint = f"its factory was given {given}; it declares dims {tuple(self.model_info.dims)}"
+        try:
+            out = self.model(x)
+        except torch.cuda.OutOfMemoryError:
+            raise
+        except (RuntimeError, ValueError, TypeError, IndexError) as err:
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise MedhubError(f"{self.model_info.named()} failed on {batch} ({reason}); {hint}") from err
+        expected = (len(x), self.out_channels, *x.shape[2:]) if self.info.task == "segmentation" else (
+            len(x), self.out_channels)
+        got = tuple(out.shape) if isinstance(out, torch.Tensor) else f"a {type(out).__name__}, not a tensor,"
+        if got != expected:
+            layout = "(N, classes, *patch)" if self.info.task == "segmentation" else "(N, outputs)"
+            raise MedhubError(f"{self.model_info.named()} returned {got} for {batch}: expected {expected} "
+                              f"{layout}; {hint}")
+        self.output_checked = True
+        return out
 
     def score(self, cases: list[Any], metrics: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """Per-case rows and aggregate metrics; under torchrun each rank scores a shard and all ranks get all rows."""
