@@ -74,6 +74,7 @@ class Trainer:
         self.ranking_metric = self.info.ranking_metric or self.metric_ids[0]
         self.direction = self.info.ranking_direction
         self.prepare_seconds = 0.0  # data preparation and model setup (set by the driver)
+        self.output_checked = False  # set once a session's first batch gave the output the task needs
 
     # ---------------------------------------------------------------- setup
     def setup(self) -> None:
@@ -162,7 +163,6 @@ class Trainer:
         self.feed = BatchFeed(self.sampler, self.plan.primary, resolve_workers(cfg.num_workers, self.plan.primary),
                               channels_last=self.plan.channels_last and not cfg.model_parallel)
         self.last_data_share = 0.0
-        self.output_checked = False  # set once the first batch's output had the shape the task needs
         self.state = RunState()
 
     # ---------------------------------------------------------------- checkpoints
