@@ -249,9 +249,11 @@ def model_entry(part: Part) -> ModelInfo:
 
 def build_model(config: Any, registry: Any, in_channels: int, out_channels: int) -> Any:
     """The run's model, built (what training and inference both call): a registered model by
-    :meth:`ModelInfo.build` (its default hyper-parameters under the run's), a reference by its factory."""
+    :meth:`ModelInfo.build` (its default hyper-parameters under the run's, and the dataset's ``dims`` for a
+    factory that takes them), a reference by its factory."""
     part = model_part(config, registry)
-    return model_entry(part).build(in_channels, out_channels, **part.params)
+    dims = registry.dataset(config.dataset).dims
+    return model_entry(part).build(in_channels, out_channels, dims=dims, **part.params)
 
 
 def default_transforms(task: str, augment: bool) -> dict[str, list[str]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import importlib
+import inspect
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -122,6 +123,16 @@ def resolve_ref(ref: Callable[..., Any] | str) -> Callable[..., Any]:
     for part in attr.split("."):
         obj = getattr(obj, part)
     return obj
+
+
+def takes_parameter(fn: Callable[..., Any], name: str) -> bool:
+    """Whether ``fn`` (a function or a class) has a parameter called ``name`` that a keyword can set
+    (``**kwargs`` alone does not count)."""
+    try:
+        parameter = inspect.signature(fn).parameters.get(name)
+    except (TypeError, ValueError):  # a builtin or C callable without a readable signature
+        return False
+    return parameter is not None and parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
 
 
 def ref_name(ref: Callable[..., Any] | str | None) -> str | None:
@@ -379,12 +390,18 @@ class ModelInfo:
         id (str): ``name`` or ``family/name``, lower case (``unet3d``); what ``hub run --model ID`` takes.
         factory (Callable | str): ``factory(in_channels, out_channels, **hparams) -> torch.nn.Module``, or its
             ``"package.module:attribute"`` (imported when used). ``in_channels`` is the dataset's number of image
-            channels, ``out_channels`` its number of classes (1 for regression). The module returns logits:
-            softmax / sigmoid belong to the loss and the post-processing.
+            channels, ``out_channels`` its number of classes (1 for regression). A factory with a parameter
+            named ``dims`` is also given the dataset's spatial dimensions (2 or 3) as ``dims=``: that is how one
+            entry declaring ``dims=(2, 3)`` builds the right network. The module returns logits: softmax /
+            sigmoid belong to the loss and the post-processing. For a batch ``x`` of shape ``(N, C, *spatial)``
+            a segmentation model returns ``(N, out_channels, *spatial)``, a classification or regression model
+            ``(N, out_channels)``; ``hub run`` checks this on the first batch and stops with an error naming
+            the model and its plugin otherwise.
         tasks (tuple[str, ...]): the tasks it supports, a non-empty subset of ``("segmentation",
             "classification", "regression")``. ``hub run`` refuses a dataset of another task, listing the models
             that fit.
-        dims (tuple[int, ...]): the spatial dimensions it supports, a non-empty subset of ``(2, 3)``.
+        dims (tuple[int, ...]): the spatial dimensions it supports, a non-empty subset of ``(2, 3)``. An entry
+            declaring both needs a factory that takes ``dims`` (above) or a network that works on either.
         citation (str): how to cite the architecture. Default ``""``.
         title (str): one line for ``hub models``. Default ``""``.
         hparams (dict[str, Any]): the hyper-parameters the factory takes beyond the channels, with their
@@ -406,6 +423,11 @@ class ModelInfo:
         >>> conv.build(1, 2, kernel=5)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         medhub.core.errors.MedhubError: model "myorg/conv3d": unknown hyper-parameter "kernel" (did you mean ...
+        >>> def two_or_three(in_channels, out_channels, dims=3):  # a factory taking dims
+        ...     import torch
+        ...     return (torch.nn.Conv3d if dims == 3 else torch.nn.Conv2d)(in_channels, out_channels, 1)
+        >>> ModelInfo(id="myorg/conv", factory=two_or_three, tasks=("segmentation",), dims=(2, 3)).build(1, 2, dims=2)
+        Conv2d(1, 2, kernel_size=(1, 1), stride=(1, 1))
     """
 
     id: str
@@ -436,13 +458,16 @@ class ModelInfo:
         require_mapping(self.hparams, "hparams", owner)
         require_ref(self.factory, "factory", owner)
 
-    def build(self, in_channels: int, out_channels: int, **hparams: Any) -> Any:
+    def build(self, in_channels: int, out_channels: int, *, dims: int | None = None, **hparams: Any) -> Any:
         """Instantiate the model: the factory called with the channels and the registered ``hparams``, overridden
-        by ``hparams``.
+        by ``hparams`` (and ``dims=dims`` when the factory has a ``dims`` parameter).
 
         Args:
             in_channels (int): image channels of the dataset.
             out_channels (int): output channels (classes; 1 for regression).
+            dims (int | None): the dataset's spatial dimensions (2 or 3), passed on to a factory with a ``dims``
+                parameter (a ``dims`` hyper-parameter, when the entry lists one, must then agree); None passes
+                nothing.
             **hparams: hyper-parameters to override; each must be a key of the registered ``hparams`` (when
                 the entry has any).
 
@@ -450,7 +475,8 @@ class ModelInfo:
             Whatever the factory returns, a ``torch.nn.Module`` returning logits.
 
         Raises:
-            MedhubError: a hyper-parameter the entry does not list, naming the closest valid ones.
+            MedhubError: a hyper-parameter the entry does not list, naming the closest valid ones; a ``dims``
+                hyper-parameter that contradicts the dataset's ``dims``.
         """
         unknown = sorted(set(hparams) - set(self.hparams))
         if unknown and self.hparams:
@@ -460,7 +486,18 @@ class ModelInfo:
             msg = "; ".join(f'"{k}"' + (f" (did you mean {', '.join(v)}?)" if v else "") for k, v in hints.items())
             raise MedhubError(f'model "{self.id}": unknown hyper-parameter {msg}; valid: {", ".join(sorted(self.hparams))}')
         params = {**self.hparams, **hparams}
-        return resolve_ref(self.factory)(in_channels, out_channels, **params)
+        factory = resolve_ref(self.factory)
+        if dims is not None and takes_parameter(factory, "dims"):
+            if params.get("dims", dims) != dims:
+                raise MedhubError(f"{self.named()}: hyper-parameter dims={params['dims']!r} contradicts "
+                                  f"the dataset's {dims}D images; leave dims out of model_hparams "
+                                  "(medhub passes the dataset's dims)")
+            params["dims"] = dims
+        return factory(in_channels, out_channels, **params)
+
+    def named(self) -> str:
+        """``model "ID" (plugin "NAME")`` for error messages (without the plugin part when it is unknown)."""
+        return f'model "{self.id}"' + (f' (plugin "{self.plugin}")' if self.plugin else "")
 
     def to_json(self) -> dict[str, Any]:
         """The entry as plain JSON values, the factory as its ``"module:attribute"`` name (``hub info ID``)."""

@@ -79,6 +79,7 @@ class Trainer:
         self.ranking_metric = self.protocol.ranking.name
         self.direction = self.info.ranking_direction
         self.prepare_seconds = 0.0  # data preparation and model setup (set by the driver)
+        self.output_checked = False  # set once a session's first batch gave the output the task needs
 
     # ---------------------------------------------------------------- setup
     def setup(self) -> None:
@@ -137,7 +138,8 @@ class Trainer:
         self.steps_per_epoch = cfg.steps_per_epoch or (self.sampler.steps_per_epoch() if not seg else 16)
         self.total_steps = self.steps_per_epoch * cfg.epochs
 
-        self.model = model_entry(self.parts.model).build(self.in_channels, self.out_channels, **self.parts.model.params)
+        self.model = model_entry(self.parts.model).build(self.in_channels, self.out_channels, dims=self.info.dims,
+                                                           **self.parts.model.params)
         self.n_parameters = count_parameters(self.model)
         self.stage_layout = None
         if cfg.model_parallel:
@@ -309,7 +311,7 @@ class Trainer:
         for x, y in bar:
             self.optimizer.zero_grad(set_to_none=True)
             with self.plan.autocast():
-                out = self.model(x)
+                out = self.model(x) if self.output_checked else self._first_forward(x)
             loss = self.loss_fn(out, y.to(out.device))
             if self.scaler is not None:
                 self.scaler.scale(loss).backward()
@@ -341,6 +343,36 @@ class Trainer:
         if pending is not None:
             read_back(*pending)
         return x, y, out
+
+    def _first_forward(self, x: Any) -> Any:
+        """The model on a session's first batch, checked against the task: logits ``(N, K, *patch)`` for
+        segmentation, ``(N, K)`` for classification and regression (K = ``out_channels``). A model that fails
+        on the batch or returns another shape stops the run with one line naming the model, its plugin, the
+        batch and what was expected, before the loss raises something cryptic."""
+        import torch
+        from medhub.core.registry import resolve_ref, takes_parameter
+
+        batch = f"a {self.info.dims}D {self.info.task} batch of shape {tuple(x.shape)} from {self.info.id}"
+        given = f"in_channels={self.in_channels}, out_channels={self.out_channels}"
+        if takes_parameter(resolve_ref(self.model_info.factory), "dims"):
+            given += f", dims={self.info.dims}"
+        hint = f"its factory was given {given}; it declares dims {tuple(self.model_info.dims)}"
+        try:
+            out = self.model(x)
+        except torch.cuda.OutOfMemoryError:
+            raise
+        except (RuntimeError, ValueError, TypeError, IndexError) as err:
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise MedhubError(f"{self.model_info.named()} failed on {batch} ({reason}); {hint}") from err
+        expected = (len(x), self.out_channels, *x.shape[2:]) if self.info.task == "segmentation" else (
+            len(x), self.out_channels)
+        got = tuple(out.shape) if isinstance(out, torch.Tensor) else f"a {type(out).__name__}, not a tensor,"
+        if got != expected:
+            layout = "(N, classes, *patch)" if self.info.task == "segmentation" else "(N, outputs)"
+            raise MedhubError(f"{self.model_info.named()} returned {got} for {batch}: expected {expected} "
+                              f"{layout}; {hint}")
+        self.output_checked = True
+        return out
 
     def score(self, cases: list[Any], final: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """Per-case rows and aggregate metrics of ``cases`` with the model as it is now; under torchrun each rank

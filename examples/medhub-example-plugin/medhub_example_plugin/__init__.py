@@ -16,7 +16,8 @@ def register_datasets(register):
 @hookimpl
 def register_models(register):
     # The factory is a "module:attribute" string, imported only when the model is built,
-    # so listing models never imports torch.
+    # so listing models never imports torch. TinyConv takes a ``dims`` argument, so medhub
+    # passes it the dataset's spatial dimensions: that is what makes dims=(2, 3) true.
     register(ModelInfo(
         id="example/tinyconv",
         factory="medhub_example_plugin.tinyconv:TinyConv",

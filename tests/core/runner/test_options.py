@@ -84,7 +84,7 @@ def test_a_key_without_a_task_free_default_must_be_present():
         saved.saved_config({"dataset": "nobody/registers-this"}, "record")
     with pytest.raises(MedhubError, match='"epochs" is missing'):
         RunConfig.from_dict({"model": "unet3d"}, where="record")
-    assert RunConfig.from_dict({"model": "unet3d"}, task="classification").epochs == 5
+    assert RunConfig.from_dict({"model": "unet3d"}, task="regression").epochs == 5
 
 
 def test_replace_validates():
@@ -155,7 +155,7 @@ def test_choice_flags_take_their_choices_from_the_option_table(hub):
 
 def test_flag_help_shows_the_option_help_and_its_default():
     text = run_parser().format_help()
-    assert "training epochs (default: segmentation: 10; classification, regression: 5)" in " ".join(text.split())
+    assert "training epochs (default: segmentation: 10; classification: 6; regression: 5)" in " ".join(text.split())
     assert "--patch-size N [N ...]" in text and "--early-stopping EPOCHS" in text
 
 
