@@ -25,7 +25,7 @@ def test_two_process_run_writes_one_record_with_every_case_scored_once(spheres, 
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "medhub",
            "run", "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "1", "--patch-size", "32", "32", "32",
            "--set", f"model_hparams={json.dumps(TINY_UNET3D)}", "--set", "sw_overlap=0", "--set", "sw_batch_size=4",
-           "--set", "onnx=false", "--json", "--quiet"]
+           "--set", "onnx=false", "--set", "keep_checkpoints=last", "--json", "--quiet"]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
     record = json.loads(proc.stdout)  # rank 0 alone prints: stdout is exactly one record
@@ -47,7 +47,8 @@ def test_two_process_run_writes_one_record_with_every_case_scored_once(spheres, 
     blob = torch.load(record["artifacts"]["checkpoint_best"], map_location="cpu", weights_only=True)
     model = get_registry().model("unet3d").build(1, 3, **TINY_UNET3D)
     model.load_state_dict(blob["model"])  # saved without DDP's "module." prefix
-    assert len(blob["ranks"]) == 2  # each rank's sampling state, for an exact --resume
+    last = torch.load(record["artifacts"]["checkpoint_last"], map_location="cpu", weights_only=True)
+    assert len(last["ranks"]) == 2  # each rank's sampling state, for an exact --resume
     # its metrics equal a single-process evaluation of the same checkpoint
     from medhub.core.runconfig.saved import read_saved_config
     from medhub.core.runner.trainer import Trainer

@@ -122,8 +122,8 @@ def test_nan_loss_stops_and_names_the_step(spheres, monkeypatch, medhub_home, ba
     real = losses.build_loss
     calls = {"n": 0}
 
-    def poisoned(name):
-        loss = real(name)
+    def poisoned(*args, **kwargs):
+        loss = real(*args, **kwargs)
 
         def fn(out, target):
             calls["n"] += 1
@@ -155,9 +155,9 @@ def test_bad_input_errors_exit_1(hub):
 
 
 def test_a_run_refused_after_its_folder_was_made_leaves_no_folder(spheres, hub, medhub_home):
-    """Errors found while setting up (here: AMP asked for on the CPU) remove the new run folder."""
-    code, _, err = hub("run", "--amp", "bf16", "--quiet")
-    assert code == 1 and "--amp bf16 needs a CUDA device" in err
+    """Errors found while setting up (here: float16 AMP asked for on the CPU) remove the new run folder."""
+    code, _, err = hub("run", "--amp", "fp16", "--quiet")
+    assert code == 1 and "--amp fp16 needs a CUDA device" in err
     runs = medhub_home / "runs"
     assert not runs.exists() or list(runs.iterdir()) == []
 

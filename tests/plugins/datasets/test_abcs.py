@@ -63,8 +63,15 @@ def test_verify_names_missing_and_extra_files(hub, tmp_path):
 
 
 def test_one_epoch_runs_for_both_tasks(hub, tmp_path):
+    from medhub.core.metrics.protocol import protocol_of
+    from medhub.core.plugin_manager import get_registry
+
     make_abcs(tmp_path)
     for task in (1, 2):
         assert hub("link", f"abcs/task{task}", tmp_path)[0] == 0
         record = one_epoch(hub, f"abcs/task{task}", "unet3d", TINY_3D, [16, 16, 8], tmp_path)
-        assert record["ranking"]["metric"] == "dice" and set(record["metrics"]["aggregate"]) == {"dice", "nsd"}
+        protocol = protocol_of(get_registry().dataset(f"abcs/task{task}"))
+        # the challenge's ranking score (the mean of Dice and NSD), under its protocol
+        assert record["ranking"]["metric"] == protocol.ranking.name == "score"
+        assert record["protocol"] == protocol.summary()
+        assert {"dice", "nsd"} <= set(record["metrics"]["aggregate"])

@@ -51,8 +51,14 @@ def test_verify_names_missing_and_stray_files(hub, tmp_path):
 
 
 def test_one_epoch_run(hub, tmp_path):
+    from medhub.core.metrics.protocol import protocol_of
+    from medhub.core.plugin_manager import get_registry
+
     make_emidec(tmp_path)
     assert hub("link", "emidec", tmp_path)[0] == 0
     record = one_epoch(hub, "emidec", "unet3d", TINY_3D, [16, 16, 8], tmp_path)
     assert record["ranking"]["metric"] == "dice" and 0.0 <= record["ranking"]["value"] <= 1.0
-    assert {row["label"] for row in record["metrics"]["per_case"]} <= {"1", "2", "3", "4", 1, 2, 3, 4}
+    protocol = protocol_of(get_registry().dataset("emidec"))
+    assert record["protocol"] == protocol.summary()
+    # rows per challenge region (myocardium, infarction, no-reflow), not per label value
+    assert {row["label"] for row in record["metrics"]["per_case"]} <= {region.name for region in protocol.regions}
