@@ -21,8 +21,8 @@ from medhub.core.runconfig.options import (
     check_keys,
 )
 
-__all__ = ["DEFAULT_DATASET", "RunConfig", "check_compatible", "check_keys", "config_hash", "default_model_for",
-           "read_config_file", "read_saved_config", "resolve", "saved_config"]
+__all__ = ["DEFAULT_DATASET", "RunConfig", "check_compatible", "check_keys", "default_model_for", "read_config_file",
+           "resolve"]
 
 
 def read_config_file(path: Path) -> dict[str, Any]:

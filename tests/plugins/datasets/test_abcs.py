@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+
 from tests.plugins.datasets.fixtures import (
     TINY_3D,
     cases,
@@ -73,5 +75,7 @@ def test_one_epoch_runs_for_both_tasks(hub, tmp_path):
         protocol = protocol_of(get_registry().dataset(f"abcs/task{task}"))
         # the challenge's ranking score (the mean of Dice and NSD), under its protocol
         assert record["ranking"]["metric"] == protocol.ranking.name == "score"
+        agg = record["metrics"]["aggregate"]
+        assert record["ranking"]["value"] == pytest.approx((agg["dice"] + agg["nsd"]) / 2)
         assert record["protocol"] == protocol.summary()
         assert {"dice", "nsd"} <= set(record["metrics"]["aggregate"])
