@@ -56,6 +56,19 @@ def spec_problem(value: Any) -> str | None:
     return None
 
 
+def config_references(config: Mapping[str, Any]) -> list[str]:
+    """The ``"module:attribute"`` references a config's components name — code medhub would import to build
+    them — as ``"option: reference"`` lines (``transforms.train: pkg.mod:Crop``), in option order."""
+    named = [(key, config.get(key)) for key in ("model", "loss", "optimizer", "schedule")]
+    transforms = config.get("transforms")
+    if isinstance(transforms, Mapping):
+        for stage in STAGES:
+            values = transforms.get(stage)
+            named += [(f"transforms.{stage}", value) for value in values] if isinstance(values, list) else []
+    return [f"{key}: {component_name(value)}" for key, value in named
+            if value is not None and spec_problem(value) is None and is_reference(component_name(value))]
+
+
 def split_spec(value: Any) -> tuple[str, dict[str, Any]]:
     """``(name, params)`` of a component value (a name alone has no parameters)."""
     if isinstance(value, str):

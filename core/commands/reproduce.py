@@ -9,6 +9,8 @@ import argparse
 import sys
 from typing import Any
 
+from medhub.core.errors import MedhubError
+
 NAME = "reproduce"
 HELP = "re-run a recorded run with its saved configuration and report each metric's difference"
 ORDER = 31
@@ -24,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_id", help="the run to reproduce (see hub leaderboard)")
     parser.add_argument("--json", action="store_true", help="print the comparison as JSON on stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--trust-references", action="store_true",
+                        help='import the "module:attr" components an imported record names (code runs: only for a '
+                             "record whose source you trust)")
 
 
 def load_recorded(run_id: str) -> dict[str, Any]:
@@ -40,6 +45,23 @@ def load_recorded(run_id: str) -> dict[str, Any]:
         return store.get(run_id)
     finally:
         store.close()
+
+
+def refuse_untrusted_references(recorded: dict[str, Any], trusted: bool) -> None:
+    """A record that came from the leaderboard store alone (imported: no run folder of this machine made it) is
+    data from elsewhere: re-running it must not import code it names unless the user says so. Runs made here
+    (``runs/<id>/result.json``) ran that code already and are re-run as they are."""
+    from medhub.core.components import config_references
+    from medhub.core.paths import run_dir
+
+    run_id = recorded["run_id"]
+    if trusted or (run_dir(run_id, "hub reproduce RUN_ID") / "result.json").is_file():
+        return
+    references = config_references(recorded.get("config") or {})
+    if references:
+        raise MedhubError(f"the record of run {run_id} was imported (no run folder here) and names code to import "
+                          f"({'; '.join(references)}); nothing was run. If you trust the record's source: "
+                          f"hub reproduce {run_id} --trust-references")
 
 
 def changed_components(recorded: dict[str, Any], fresh: dict[str, Any]) -> list[str]:
@@ -62,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     from medhub.leaderboard.reproduction import identical as all_identical
 
     recorded = load_recorded(args.run_id)
+    refuse_untrusted_references(recorded, args.trust_references)
     parallel = (recorded.get("devices") or {}).get("parallel") or {}
     require_world_size(int(parallel.get("world_size") or 1), recorded["run_id"], f"reproduce {recorded['run_id']}")
     config = saved_config(recorded["config"], f"the record of run {recorded['run_id']}")

@@ -93,3 +93,29 @@ def test_reproduce_warns_when_the_components_resolve_differently_from_the_record
     assert "warning: the components resolve differently from the record of run first (loss)" in err
     code, out, err = hub("reproduce", "old", "--json")
     assert code == 0 and json.loads(out)["components_changed"] == [] and "warning" not in err
+
+
+def test_an_imported_record_naming_code_runs_nothing_until_trusted(hub, monkeypatch, tmp_path):
+    """A record that only the leaderboard store holds came from elsewhere: its "module:attr" components are not
+    imported (here a module that would leave a file behind) unless --trust-references says so."""
+    from medhub.core.runner import driver
+    from medhub.leaderboard.store import Store
+
+    mark = tmp_path / "imported"
+    (tmp_path / "planted_code.py").write_text(f"open({str(mark)!r}, 'w').close()\n\n\ndef Opt(params, lr):\n"
+                                              "    raise SystemExit('never built in this test')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    foreign = make_record("foreign")
+    foreign["config"] = {**foreign["config"], "optimizer": "planted_code:Opt",
+                         "transforms": {"train": ["preprocess", {"name": "planted_code:Crop"}]}}
+    Store().insert_many([foreign])
+    ran = []
+    monkeypatch.setattr(driver, "run", lambda config, quiet=False, reproduces=None:
+                        ran.append(config) or make_record("again", reproduces=reproduces))
+    code, out, err = hub("reproduce", "foreign", "--json")
+    assert code == 1 and out == "" and not ran and not mark.exists()
+    assert "optimizer: planted_code:Opt; transforms.train: planted_code:Crop" in err
+    assert err.strip().endswith("hub reproduce foreign --trust-references")
+    code, out, err = hub("reproduce", "foreign", "--json", "--trust-references")
+    assert code == 0, err
+    assert len(ran) == 1  # trusted: re-run (the fake driver stands in for the run that imports the code)
