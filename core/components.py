@@ -110,7 +110,14 @@ class Part:
         if missing:
             raise MedhubError(f'{self.where} "{self.name}": no value for {", ".join(missing)} here')
         chosen = {name: context[name] for name in self.context}
-        return self.factory(*positional, **chosen, **self.params)
+        try:
+            return self.factory(*positional, **chosen, **self.params)
+        except MedhubError:
+            raise
+        except (TypeError, ValueError, RuntimeError, AttributeError, KeyError, IndexError) as err:
+            raise MedhubError(f'{self.where} "{self.name}" failed when built ({type(err).__name__}: '
+                              f"{one_line(err) or 'no message'}): check its parameters, or use a registered "
+                              f"{self.kind} (hub plugins --all lists them)") from err
 
     def describe(self) -> dict[str, Any]:
         """The record's entry: ``name`` as configured, the registered ``id`` (None for a reference), the factory's

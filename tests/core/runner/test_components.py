@@ -147,6 +147,20 @@ def test_hub_run_refuses_a_bad_component_before_making_a_run_folder(hub, medhub_
     assert not (medhub_home / "runs").exists()
 
 
+def test_a_component_whose_factory_raises_is_one_line_and_leaves_no_run_folder(hub, medhub_home, tmp_path,
+                                                                                monkeypatch):
+    (tmp_path / "raising_parts.py").write_text("def Opt(params, lr):\n"
+                                               "    raise ValueError('lr must be a fraction\\nof one')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    code, _, err = hub("run", "--optimizer", "raising_parts:Opt", "--epochs", "1", "--quiet")
+    assert code == 1 and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == (
+        'hub run: error: optimizer "raising_parts:Opt" failed when built (ValueError: lr must be a fraction of '
+        "one): check its parameters, or use a registered optimizer (hub plugins --all lists them)")
+    runs = medhub_home / "runs"
+    assert not runs.exists() or not any(runs.iterdir())
+
+
 # ------------------------------------------------------------------------------------------ the default pipeline
 def test_the_default_transforms_build_todays_pipelines():
     from medhub.core import transforms as T
