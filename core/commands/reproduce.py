@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from medhub.core.errors import MedhubError
@@ -31,14 +32,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "record whose source you trust)")
 
 
+def local_result(run_id: str) -> Path | None:
+    """``runs/<run_id>/result.json`` when this machine made the run, else None (``run_id`` never leaves ``runs/``)."""
+    from medhub.core.paths import run_dir
+
+    path = run_dir(run_id, "hub reproduce RUN_ID") / "result.json"
+    return path if path.is_file() else None
+
+
 def load_recorded(run_id: str) -> dict[str, Any]:
     """The recorded result: ``runs/<run_id>/result.json`` (validated; a damaged file is an error naming it), else
     the leaderboard store (error naming close ids). ``run_id`` must be a run id: it never leaves ``runs/``."""
-    from medhub.core.paths import run_dir
     from medhub.leaderboard.store import Store, read_result_file
 
-    path = run_dir(run_id, "hub reproduce RUN_ID") / "result.json"
-    if path.is_file():
+    path = local_result(run_id)
+    if path is not None:
         return read_result_file(path)
     store = Store()
     try:
@@ -52,10 +60,9 @@ def refuse_untrusted_references(recorded: dict[str, Any], trusted: bool) -> None
     data from elsewhere: re-running it must not import code it names unless the user says so. Runs made here
     (``runs/<id>/result.json``) ran that code already and are re-run as they are."""
     from medhub.core.components import config_references
-    from medhub.core.paths import run_dir
 
     run_id = recorded["run_id"]
-    if trusted or (run_dir(run_id, "hub reproduce RUN_ID") / "result.json").is_file():
+    if trusted or local_result(run_id) is not None:
         return
     references = config_references(recorded.get("config") or {})
     if references:
